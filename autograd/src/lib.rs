@@ -1,1 +1,42 @@
-//! placeholder
+//! A define-by-run tape with exact, higher-order reverse-mode gradients on `ndarray`.
+//!
+//! ```
+//! use autograd::Tape;
+//! use ndarray::array;
+//!
+//! let tape = Tape::<f64>::new();
+//! let w = tape.var_named("w", array![[1.0, 2.0], [3.0, 4.0]]);
+//! let x = tape.constant(array![[1.0], [1.0]]);
+//! let loss = w.matmul(x).relu().sum() + (w * w).sum() / 2.0; // Σ relu(w·x) + ½‖w‖²
+//! let grads = loss.backward();
+//! assert_eq!(grads.get(w).unwrap(), array![[2.0, 3.0], [4.0, 5.0]].into_dyn()); // 1 + w
+//! ```
+//!
+//! - [`Tape`] records nodes; [`Var`] is a `Copy` handle with the primitive ops as methods and operators.
+//! - [`Var::backward`] returns [`Gradients`]; [`Var::backward_graph`] returns gradients as nodes
+//!   ([`GradGraph`]) for second derivatives and Hessian–vector products.
+//! - Every backward rule is written once against [`Algebra`], evaluated by [`ArrayAlgebra`] (fast, first
+//!   order) or [`TapeAlgebra`] (recorded, higher order). [`CustomOp`] lets users add ops the same way.
+//! - [`gradcheck()`] compares analytic gradients with central differences in `f64`.
+
+mod algebra;
+mod arith;
+mod backward;
+mod custom;
+mod float;
+pub mod gradcheck;
+mod ops;
+pub mod shape;
+mod tape;
+mod value;
+mod var;
+
+pub use algebra::{Algebra, ArrayAlgebra, TapeAlgebra};
+pub use backward::{GradGraph, Gradients};
+pub use custom::{CustomOp, ErasedOp};
+pub use float::Float;
+pub use gradcheck::{gradcheck, GradCheck};
+pub use ops::{Binary, InputGrads, Op, Unary};
+pub use tape::{IntoValue, Tape};
+pub use value::Value;
+pub use var::Var;

@@ -1,0 +1,328 @@
+//! The backward pass: one reverse loop over the tape, shared by the first-order pass on arrays and the
+//! graph-building pass for higher-order gradients.
+//!
+//! Gradients land in a store keyed by node index (`Vec<Option<_>>` sized to the tape), never in the nodes, so
+//! there is no `zero_grad` and no stale state. The first gradient to reach a node is moved in; later ones are
+//! added. Each incoming gradient whose shape differs from its input's (broadcasting) is summed back to that
+//! shape here, in one place.
+
+use std::ops::Index;
+
+use ndarray::{ArrayD, ArrayViewD};
+use smallvec::SmallVec;
+
+use crate::ops::InputGrads;
+use crate::tape::Node;
+use crate::{shape, Algebra, ArrayAlgebra, Float, IntoValue, Tape, TapeAlgebra, Value, Var};
+
+/// What a backward rule produced for one node: its input ids, which of them need a gradient, and the grads.
+type RuleOutput<V> = (SmallVec<[usize; 2]>, SmallVec<[bool; 2]>, InputGrads<V>);
+
+/// The two worlds a backward pass can run in.
+trait Sweep {
+    type V;
+    /// Runs node `i`'s backward rule on its gradient `g`; `None` for leaves and constant nodes.
+    fn rule(&self, i: usize, g: &Self::V) -> Option<RuleOutput<Self::V>>;
+    /// Sums `g` back to the shape of node `j` where broadcasting widened it.
+    fn reduce_to(&self, g: Self::V, j: usize) -> Self::V;
+    /// Adds `g` into a gradient slot.
+    fn accumulate(&self, slot: &mut Option<Self::V>, g: Self::V);
+}
+
+/// The reverse loop: gradients of node `out` (seeded with `seed`) with respect to every node before it.
+fn sweep<S: Sweep>(s: &S, out: usize, seed: S::V) -> Vec<Option<S::V>> {
+    let mut grads: Vec<Option<S::V>> = std::iter::repeat_with(|| None).take(out + 1).collect();
+    grads[out] = Some(seed);
+    for i in (0..=out).rev() {
+        let (before, rest) = grads.split_at_mut(i);
+        let Some(g) = rest[0].as_ref() else { continue };
+        let Some((inputs, needs, input_grads)) = s.rule(i, g) else {
+            continue;
+        };
+        for ((j, need), gj) in inputs.into_iter().zip(needs).zip(input_grads) {
+            if let (true, Some(gj)) = (need, gj) {
+                let gj = s.reduce_to(gj, j);
+                s.accumulate(&mut before[j], gj);
+            }
+        }
+    }
+    grads
+}
+
+/// The first-order pass: plain arrays, read straight from the tape's nodes.
+struct ArraySweep<'a, T: Float> {
+    nodes: &'a [Node<T>],
+}
+
+impl<T: Float> Sweep for ArraySweep<'_, T> {
+    type V = Value<T>;
+
+    fn rule(&self, i: usize, g: &Value<T>) -> Option<RuleOutput<Value<T>>> {
+        let node = &self.nodes[i];
+        if node.inputs.is_empty() || !node.requires_grad {
+            return None;
+        }
+        let x: SmallVec<[&Value<T>; 2]> =
+            node.inputs.iter().map(|&j| &self.nodes[j].value).collect();
+        let needs: SmallVec<[bool; 2]> = node
+            .inputs
+            .iter()
+            .map(|&j| self.nodes[j].requires_grad)
+            .collect();
+        let grads = node.op.backward(&ArrayAlgebra, &x, &node.value, g, &needs);
+        Some((node.inputs.clone(), needs, grads))
+    }
+
+    fn reduce_to(&self, g: Value<T>, j: usize) -> Value<T> {
+        let target = self.nodes[j].value.shape();
+        if matches!(g, Value::Scalar(_)) && target.is_empty() || g.shape() == target {
+            g
+        } else {
+            Value::from_array(shape::sum_to(&g.view(), target))
+        }
+    }
+
+    fn accumulate(&self, slot: &mut Option<Value<T>>, g: Value<T>) {
+        match slot {
+            Some(acc) => acc.add_assign(&g),
+            None => *slot = Some(g),
+        }
+    }
+}
+
+/// The graph-building pass: every gradient is a new node on the same tape.
+impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
+    type V = Var<'t, T>;
+
+    fn rule(&self, i: usize, g: &Var<'t, T>) -> Option<RuleOutput<Var<'t, T>>> {
+        let tape = g.tape();
+        let (op, inputs, needs) = tape.with_nodes(|nodes| {
+            let node = &nodes[i];
+            let needs: SmallVec<[bool; 2]> = node
+                .inputs
+                .iter()
+                .map(|&j| nodes[j].requires_grad)
+                .collect();
+            (!node.inputs.is_empty() && node.requires_grad)
+                .then(|| (node.op.clone(), node.inputs.clone(), needs))
+        })?;
+        let x: SmallVec<[Var<'t, T>; 2]> = inputs.iter().map(|&j| tape.node(j)).collect();
+        let x: SmallVec<[&Var<'t, T>; 2]> = x.iter().collect();
+        let grads = op.backward(self, &x, &tape.node(i), g, &needs);
+        Some((inputs, needs, grads))
+    }
+
+    fn reduce_to(&self, g: Var<'t, T>, j: usize) -> Var<'t, T> {
+        let target = g.tape().node(j).shape();
+        if g.shape() == target {
+            g
+        } else {
+            self.sum_to(&g, &target)
+        }
+    }
+
+    fn accumulate(&self, slot: &mut Option<Var<'t, T>>, g: Var<'t, T>) {
+        *slot = Some(match slot.take() {
+            Some(acc) => acc + g,
+            None => g,
+        });
+    }
+}
+
+/// Gradients from [`Var::backward`]: one array per node that the output depends on, queried by handle.
+///
+/// ```
+/// use autograd::Tape;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(3.0);
+/// let y = x * x;
+/// let grads = y.backward();
+/// assert_eq!(grads.scalar(x), 6.0);                  // a number
+/// assert_eq!(grads.get(x).unwrap(), ndarray::arr0(6.0).into_dyn()); // an array view
+/// assert_eq!(grads[x].to_string(), "6");              // the stored value
+/// ```
+pub struct Gradients<T: Float> {
+    tape: *const Tape<T>,
+    grads: Vec<Option<Value<T>>>,
+}
+
+impl<T: Float> Gradients<T> {
+    #[track_caller]
+    fn check_tape(&self, v: Var<'_, T>) {
+        assert!(
+            std::ptr::eq(self.tape, v.tape()),
+            "gradient store queried with a handle from another tape"
+        );
+    }
+
+    /// The gradient of the output with respect to `v`, or `None` when `v` does not influence the output (or is
+    /// a constant).
+    #[track_caller]
+    pub fn get(&self, v: Var<'_, T>) -> Option<ArrayViewD<'_, T>> {
+        self.value(v).map(Value::view)
+    }
+
+    /// The stored gradient of `v` (a number or an array), or `None` as for [`get`](Gradients::get).
+    #[track_caller]
+    pub fn value(&self, v: Var<'_, T>) -> Option<&Value<T>> {
+        self.check_tape(v);
+        self.grads.get(v.id()).and_then(Option::as_ref)
+    }
+
+    /// The gradient with respect to a one-element node, as a number.
+    ///
+    /// # Panics
+    /// When `v` received no gradient or holds more than one element.
+    #[track_caller]
+    pub fn scalar(&self, v: Var<'_, T>) -> T {
+        let g = &self[v];
+        g.only().unwrap_or_else(|| {
+            panic!(
+                "scalar: gradient has shape {:?}, not one element",
+                g.shape()
+            )
+        })
+    }
+
+    /// Takes the gradient of `v` out of the store (for handing to an optimizer without copying).
+    #[track_caller]
+    pub fn take(&mut self, v: Var<'_, T>) -> Option<ArrayD<T>> {
+        self.check_tape(v);
+        self.grads
+            .get_mut(v.id())
+            .and_then(Option::take)
+            .map(Value::into_array)
+    }
+}
+
+impl<T: Float> Index<Var<'_, T>> for Gradients<T> {
+    type Output = Value<T>;
+
+    /// # Panics
+    /// When `v` received no gradient: it does not influence the output, or it is a constant.
+    #[track_caller]
+    fn index(&self, v: Var<'_, T>) -> &Value<T> {
+        self.value(v).unwrap_or_else(|| {
+            panic!(
+                "no gradient for node {}: it does not influence the output, or it is a constant",
+                v.id()
+            )
+        })
+    }
+}
+
+/// Gradients from [`Var::backward_graph`]: each gradient is itself a node on the tape, so it can be
+/// differentiated again (second derivatives, Hessian–vector products).
+///
+/// ```
+/// use autograd::Tape;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(2.0);
+/// let y = x * x * x;                  // y = x³
+/// let dy = y.backward_graph()[x];     // 3x² = 12, a node
+/// let d2y = dy.backward().scalar(x);  // 6x = 12
+/// assert_eq!((dy.scalar(), d2y), (12.0, 12.0));
+/// ```
+pub struct GradGraph<'t, T: Float> {
+    grads: Vec<Option<Var<'t, T>>>,
+}
+
+impl<'t, T: Float> GradGraph<'t, T> {
+    /// The gradient node for `v`, or `None` when `v` does not influence the output (or is a constant).
+    pub fn get(&self, v: Var<'t, T>) -> Option<Var<'t, T>> {
+        self.grads.get(v.id()).copied().flatten()
+    }
+}
+
+impl<'t, T: Float> Index<Var<'t, T>> for GradGraph<'t, T> {
+    type Output = Var<'t, T>;
+
+    /// # Panics
+    /// When `v` received no gradient: it does not influence the output, or it is a constant.
+    #[track_caller]
+    fn index(&self, v: Var<'t, T>) -> &Var<'t, T> {
+        self.grads
+            .get(v.id())
+            .and_then(Option::as_ref)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no gradient for node {}: it does not influence the output, or it is a constant",
+                    v.id()
+                )
+            })
+    }
+}
+
+impl<'t, T: Float> Var<'t, T> {
+    #[track_caller]
+    fn check_scalar_output(self, how: &str) {
+        let shape = self.shape();
+        if shape.iter().product::<usize>() != 1 {
+            panic!(
+                "{how}: output has shape {shape:?}; a non-scalar output needs a seed of that shape \
+                 ({how}_with_seed)"
+            );
+        }
+    }
+
+    #[track_caller]
+    fn check_seed_shape(self, seed: &[usize]) {
+        let shape = self.shape();
+        if seed != shape.as_slice() {
+            panic!("backward: seed shape {seed:?} does not match output shape {shape:?}");
+        }
+    }
+
+    /// Gradients of this one-element output (seeded with 1) with respect to every node it depends on.
+    ///
+    /// # Panics
+    /// When the output has more than one element: use [`backward_with_seed`](Var::backward_with_seed).
+    #[track_caller]
+    pub fn backward(self) -> Gradients<T> {
+        self.check_scalar_output("backward");
+        let seed = self.tape().with_node(self.id(), |n| n.value.ones_like());
+        self.backward_with_seed(seed)
+    }
+
+    /// The vector–Jacobian product: gradients of `sum(seed · self)`, for a seed of this node's shape.
+    ///
+    /// # Panics
+    /// When the seed's shape differs from the output's.
+    #[track_caller]
+    pub fn backward_with_seed(self, seed: impl IntoValue<T>) -> Gradients<T> {
+        let seed = seed.into_value();
+        self.check_seed_shape(seed.shape());
+        let grads = self
+            .tape()
+            .with_nodes(|nodes| sweep(&ArraySweep { nodes }, self.id(), seed));
+        Gradients {
+            tape: self.tape(),
+            grads,
+        }
+    }
+
+    /// Like [`backward`](Var::backward), but each gradient is recorded as a node on the tape (PyTorch's
+    /// `create_graph=True`), so it can be differentiated again.
+    ///
+    /// # Panics
+    /// When the output has more than one element: use
+    /// [`backward_graph_with_seed`](Var::backward_graph_with_seed).
+    #[track_caller]
+    pub fn backward_graph(self) -> GradGraph<'t, T> {
+        self.check_scalar_output("backward_graph");
+        let seed = self.tape().with_node(self.id(), |n| n.value.ones_like());
+        self.backward_graph_with_seed(self.tape().constant(seed))
+    }
+
+    /// The vector–Jacobian product as graph nodes, for a seed node of this node's shape (it may itself depend
+    /// on variables).
+    ///
+    /// # Panics
+    /// When the seed's shape differs from the output's.
+    #[track_caller]
+    pub fn backward_graph_with_seed(self, seed: Var<'t, T>) -> GradGraph<'t, T> {
+        self.check_seed_shape(&seed.shape());
+        let grads = sweep(&TapeAlgebra::new(self.tape()), self.id(), seed);
+        GradGraph { grads }
+    }
+}

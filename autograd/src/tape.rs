@@ -1,0 +1,226 @@
+//! The tape: an append-only arena of nodes recorded as code runs.
+//!
+//! A node is its op, the indices of its inputs and its value. Inputs are always recorded before the nodes that
+//! use them, so index order is a topological order and the backward pass is a plain reverse loop — no recursion,
+//! no sorting, no hash maps. Dropping the tape frees the whole graph.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use ndarray::{ArrayBase, Data, Dimension};
+use smallvec::SmallVec;
+
+use crate::ops::Op;
+use crate::{Float, Value, Var};
+
+/// One recorded operation.
+pub(crate) struct Node<T: Float> {
+    pub(crate) op: Op<T>,
+    pub(crate) inputs: SmallVec<[usize; 2]>,
+    pub(crate) value: Value<T>,
+    /// True when some gradient can flow into this node: it is a variable, or computed from one.
+    pub(crate) requires_grad: bool,
+}
+
+/// A recording of a computation, built as the code runs (define-by-run).
+///
+/// Put inputs on it with [`var`](Tape::var) (differentiable) or [`constant`](Tape::constant); every operation on
+/// the returned [`Var`] handles computes its value at once and appends a node. The element type is `f32` or
+/// `f64`; it is usually inferred from the arrays you put on the tape, and with plain numbers you name it:
+/// `Tape::<f64>::new()`.
+///
+/// ```
+/// use autograd::Tape;
+///
+/// let tape = Tape::<f64>::new();
+/// let apple = tape.var_named("apple", 100.0);
+/// let num = tape.var_named("apple_num", 2.0);
+/// let tax = tape.var_named("tax", 1.1);
+/// let price = apple * num * tax;
+/// let grads = price.backward();
+/// assert!((price.scalar() - 220.0).abs() < 1e-9);
+/// assert!((grads.scalar(apple) - 2.2).abs() < 1e-12);
+/// ```
+pub struct Tape<T: Float = f32> {
+    nodes: RefCell<Vec<Node<T>>>,
+    names: RefCell<HashMap<usize, String>>,
+    grad_enabled: Cell<bool>,
+}
+
+/// Things that can become a node's value: a number (a 0-d tensor), any ndarray array or view, or a [`Value`].
+pub trait IntoValue<T: Float> {
+    /// The value, with 0-d arrays stored as numbers.
+    fn into_value(self) -> Value<T>;
+}
+
+impl<T: Float> IntoValue<T> for T {
+    fn into_value(self) -> Value<T> {
+        Value::Scalar(self)
+    }
+}
+
+impl<T: Float> IntoValue<T> for Value<T> {
+    fn into_value(self) -> Value<T> {
+        self
+    }
+}
+
+impl<T: Float, S: Data<Elem = T>, D: Dimension> IntoValue<T> for ArrayBase<S, D> {
+    fn into_value(self) -> Value<T> {
+        Value::from_array(self.into_owned().into_dyn())
+    }
+}
+
+impl<T: Float> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Float> Tape<T> {
+    /// An empty tape that records gradients.
+    pub fn new() -> Self {
+        Tape {
+            nodes: RefCell::new(Vec::new()),
+            names: RefCell::new(HashMap::new()),
+            grad_enabled: Cell::new(true),
+        }
+    }
+
+    /// A tape for inference: values are computed as usual but no graph is kept — every node is stored as a
+    /// constant with no links to its inputs, so `backward` finds nothing to differentiate. Use one per
+    /// evaluation chunk; dropping it frees everything.
+    pub fn inference() -> Self {
+        let tape = Self::new();
+        tape.grad_enabled.set(false);
+        tape
+    }
+
+    /// Runs `f` with gradient recording switched off: nodes created inside are constants (like PyTorch's
+    /// `no_grad`). Recording is restored afterwards, even if `f` panics.
+    pub fn no_grad<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a Cell<bool>, bool);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.grad_enabled, self.grad_enabled.replace(false));
+        f()
+    }
+
+    /// A differentiable leaf (a number or any array).
+    pub fn var(&self, value: impl IntoValue<T>) -> Var<'_, T> {
+        self.leaf(value.into_value(), self.grad_enabled.get())
+    }
+
+    /// A differentiable leaf with a name, shown in graph drawings.
+    pub fn var_named(&self, name: &str, value: impl IntoValue<T>) -> Var<'_, T> {
+        let v = self.var(value);
+        v.set_name(name);
+        v
+    }
+
+    /// A constant leaf: never differentiated, and neither is anything computed only from constants.
+    pub fn constant(&self, value: impl IntoValue<T>) -> Var<'_, T> {
+        self.leaf(value.into_value(), false)
+    }
+
+    /// A constant leaf with a name, shown in graph drawings.
+    pub fn constant_named(&self, name: &str, value: impl IntoValue<T>) -> Var<'_, T> {
+        let v = self.constant(value);
+        v.set_name(name);
+        v
+    }
+
+    /// The number of recorded nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    /// True when nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True unless this is an inference tape or inside [`no_grad`](Tape::no_grad).
+    pub fn is_grad_enabled(&self) -> bool {
+        self.grad_enabled.get()
+    }
+
+    /// The handle of node `id`.
+    ///
+    /// # Panics
+    /// When no such node was recorded.
+    #[track_caller]
+    pub fn node(&self, id: usize) -> Var<'_, T> {
+        let len = self.len();
+        assert!(
+            id < len,
+            "node {id} does not exist: the tape has {len} nodes"
+        );
+        Var::new(self, id)
+    }
+
+    fn leaf(&self, value: Value<T>, requires_grad: bool) -> Var<'_, T> {
+        let node = Node {
+            op: Op::Leaf,
+            inputs: SmallVec::new(),
+            value,
+            requires_grad,
+        };
+        self.append(node)
+    }
+
+    fn append(&self, node: Node<T>) -> Var<'_, T> {
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(node);
+        Var::new(self, nodes.len() - 1)
+    }
+
+    /// Computes `op` on the values of nodes `inputs` and records the result.
+    #[track_caller]
+    pub(crate) fn push(&self, op: Op<T>, inputs: &[usize]) -> Var<'_, T> {
+        let (value, requires_grad) = {
+            let nodes = self.nodes.borrow();
+            let values: SmallVec<[&Value<T>; 2]> =
+                inputs.iter().map(|&i| &nodes[i].value).collect();
+            let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
+            (op.forward(&values), requires_grad)
+        };
+        if !self.grad_enabled.get() {
+            return self.leaf(value, false);
+        }
+        self.append(Node {
+            op,
+            inputs: inputs.into(),
+            value,
+            requires_grad,
+        })
+    }
+
+    /// Runs `f` on the values of nodes `ids`.
+    pub(crate) fn with_values<R>(&self, ids: &[usize], f: impl FnOnce(&[&Value<T>]) -> R) -> R {
+        let nodes = self.nodes.borrow();
+        let values: SmallVec<[&Value<T>; 2]> = ids.iter().map(|&i| &nodes[i].value).collect();
+        f(&values)
+    }
+
+    /// Runs `f` on node `id`.
+    pub(crate) fn with_node<R>(&self, id: usize, f: impl FnOnce(&Node<T>) -> R) -> R {
+        f(&self.nodes.borrow()[id])
+    }
+
+    /// Runs `f` on all nodes (read-only).
+    pub(crate) fn with_nodes<R>(&self, f: impl FnOnce(&[Node<T>]) -> R) -> R {
+        f(&self.nodes.borrow())
+    }
+
+    pub(crate) fn set_name(&self, id: usize, name: &str) {
+        self.names.borrow_mut().insert(id, name.to_owned());
+    }
+
+    pub(crate) fn name(&self, id: usize) -> Option<String> {
+        self.names.borrow().get(&id).cloned()
+    }
+}
