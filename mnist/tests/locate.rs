@@ -1,0 +1,203 @@
+//! Where the data comes from: the order of the candidates, the errors for chosen directories that
+//! lack files, the cache directory and the mirror list. These need no real data: presence of the
+//! files is all that locating checks.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use mnist::download::{default_mirrors, parse_mirrors, DEFAULT_MIRRORS};
+use mnist::locate::cache_dir_from;
+use mnist::{DataError, Located, Locator, MnistFile, Origin};
+
+/// A directory with four empty files of the standard names (compressed or not).
+fn dir_with_files(compressed: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in MnistFile::ALL {
+        let name = if compressed {
+            file.gz_name()
+        } else {
+            file.name()
+        };
+        std::fs::write(dir.path().join(name), b"").unwrap();
+    }
+    dir
+}
+
+/// A locator whose mirror cannot be reached, so any download attempt would fail loudly.
+fn locator(data_dir: Option<&Path>, env_dir: Option<&Path>, cache_dir: Option<&Path>) -> Locator {
+    Locator {
+        data_dir: data_dir.map(Path::to_owned),
+        env_dir: env_dir.map(Path::to_owned),
+        cache_dir: cache_dir.map(Path::to_owned),
+        mirrors: vec!["http://127.0.0.1:9/unreachable/".to_owned()],
+    }
+}
+
+#[test]
+fn given_dir_comes_first() {
+    let (given, env, cache) = (
+        dir_with_files(true),
+        dir_with_files(true),
+        dir_with_files(true),
+    );
+    let located = locator(Some(given.path()), Some(env.path()), Some(cache.path())).locate();
+    assert_eq!(
+        located.unwrap(),
+        Located {
+            dir: given.path().to_owned(),
+            origin: Origin::Given
+        }
+    );
+}
+
+#[test]
+fn env_dir_comes_before_the_cache() {
+    let (env, cache) = (dir_with_files(false), dir_with_files(true));
+    let located = locator(None, Some(env.path()), Some(cache.path()))
+        .locate()
+        .unwrap();
+    assert_eq!(
+        (located.dir.as_path(), located.origin),
+        (env.path(), Origin::EnvVar)
+    );
+    assert_eq!(
+        located.to_string(),
+        format!("{} (MNIST_DIR)", env.path().display())
+    );
+}
+
+#[test]
+fn complete_cache_is_used_without_download() {
+    let cache = dir_with_files(true);
+    let located = locator(None, None, Some(cache.path())).locate().unwrap();
+    assert_eq!(
+        (located.dir.as_path(), located.origin),
+        (cache.path(), Origin::Cache)
+    );
+}
+
+#[test]
+fn given_dir_lacking_a_file_is_an_error_not_a_download() {
+    let given = dir_with_files(true);
+    let gone = given.path().join(MnistFile::TestLabels.gz_name());
+    std::fs::remove_file(&gone).unwrap();
+    let cache = dir_with_files(true);
+    let err = locator(Some(given.path()), None, Some(cache.path()))
+        .locate()
+        .unwrap_err();
+    assert!(
+        matches!(&err, DataError::IncompleteDir { dir, origin: Origin::Given, path } if dir == given.path() && *path == gone),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains(&gone.display().to_string()), "{message}");
+    assert!(message.contains("data directory argument"), "{message}");
+}
+
+#[test]
+fn env_dir_lacking_files_is_an_error_not_a_download() {
+    let env = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let err = locator(None, Some(env.path()), Some(cache.path()))
+        .locate()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::IncompleteDir {
+                origin: Origin::EnvVar,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&env.path().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("MNIST_DIR"), "{message}");
+    assert!(
+        message.contains(MnistFile::TrainImages.gz_name()),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_dir(cache.path()).unwrap().count(),
+        0,
+        "nothing downloaded"
+    );
+}
+
+#[test]
+fn incomplete_cache_downloads_only_what_is_missing() {
+    let cache = dir_with_files(true);
+    std::fs::remove_file(cache.path().join(MnistFile::TrainImages.gz_name())).unwrap();
+    let err = locator(None, None, Some(cache.path()))
+        .locate()
+        .unwrap_err();
+    let DataError::AllMirrorsFailed { path, failures } = &err else {
+        panic!("expected a failed download, got {err:?}");
+    };
+    assert_eq!(*path, cache.path().join(MnistFile::TrainImages.gz_name()));
+    assert_eq!(
+        failures[0].0,
+        "http://127.0.0.1:9/unreachable/train-images-idx3-ubyte.gz"
+    );
+    assert!(
+        matches!(failures[0].1, DataError::Download { .. }),
+        "{:?}",
+        failures[0].1
+    );
+}
+
+#[test]
+fn no_cache_dir_is_an_error() {
+    let err = locator(None, None, None).locate().unwrap_err();
+    assert!(matches!(err, DataError::NoCacheDir), "{err:?}");
+}
+
+#[test]
+fn cache_dir_follows_xdg_then_home() {
+    let os = |s: &str| Some(OsString::from(s));
+    let expect = |s: &str| Some(PathBuf::from(s));
+    assert_eq!(
+        cache_dir_from(os("/xdg"), os("/home/u")),
+        expect("/xdg/backprop-rs/mnist")
+    );
+    assert_eq!(
+        cache_dir_from(os("relative"), os("/home/u")),
+        expect("/home/u/.cache/backprop-rs/mnist")
+    );
+    assert_eq!(
+        cache_dir_from(None, os("/home/u")),
+        expect("/home/u/.cache/backprop-rs/mnist")
+    );
+    assert_eq!(cache_dir_from(None, None), None);
+}
+
+#[test]
+fn mirror_lists_split_at_commas_and_whitespace() {
+    assert_eq!(
+        parse_mirrors(" http://a/x/, http://b/\n\thttp://c ,,"),
+        ["http://a/x/", "http://b/", "http://c"]
+    );
+    assert!(parse_mirrors(" , ").is_empty());
+    assert_eq!(default_mirrors(), DEFAULT_MIRRORS);
+    assert!(DEFAULT_MIRRORS.iter().all(|m| m.starts_with("https://")));
+}
+
+#[test]
+fn files_are_found_compressed_first() {
+    let dir = dir_with_files(false);
+    let file = MnistFile::TrainLabels;
+    assert_eq!(
+        file.find_in(dir.path()),
+        Some(dir.path().join("train-labels-idx1-ubyte"))
+    );
+    std::fs::write(dir.path().join(file.gz_name()), b"").unwrap();
+    assert_eq!(
+        file.find_in(dir.path()),
+        Some(dir.path().join("train-labels-idx1-ubyte.gz"))
+    );
+    assert_eq!(file.find_in(&dir.path().join("nowhere")), None);
+}
