@@ -34,12 +34,19 @@
 //! - [`mnist_dir_for_tests`]: the shared policy of real-data tests (`MNIST_DIR`, and no skipping
 //!   when `CI` is set).
 
+pub mod atomic;
+pub mod checkpoint;
+pub mod config;
 pub mod dataset;
 pub mod download;
 pub mod error;
 pub mod files;
+pub mod history;
 pub mod idx;
+pub mod image;
 pub mod locate;
+pub mod plot;
+pub mod train;
 
 pub use dataset::{Mnist, Split, CLASSES};
 pub use error::{DataError, Result};

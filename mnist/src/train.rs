@@ -1,0 +1,159 @@
+//! The lecture's training loop: random mini-batches, one gradient step each, and an evaluation on the full
+//! training and test sets every `eval_every` iterations.
+//!
+//! The loop is independent of the network: anything implementing [`Learner`] trains. Mini-batches are drawn
+//! with replacement (like `np.random.choice`) from a random stream that is a pure function of the seed and the
+//! step, so a run is reproducible and a resumed run draws exactly the batches the uninterrupted run would have.
+
+use std::time::{Duration, Instant};
+
+use autograd::Float;
+use ndarray::{Array2, ArrayView2};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::dataset::{Mnist, Split};
+use crate::history::{Evaluation, History};
+
+/// A model the loop can train and evaluate.
+pub trait Learner<T: Float>: Sync {
+    /// One iteration on a mini-batch (`x`: rows of 784 pixels in [0, 1]; `labels`: digits): compute the
+    /// gradient, update the parameters, and return the mini-batch loss.
+    fn step(&mut self, x: ArrayView2<'_, T>, labels: &[usize]) -> T;
+
+    /// The predicted digit of each row of `x`.
+    fn predict_classes(&self, x: ArrayView2<'_, T>) -> Vec<usize>;
+}
+
+/// How long and how a run trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Iterations in all (the lecture: 10,000).
+    pub iterations: usize,
+    /// Examples per mini-batch (the lecture: 100).
+    pub batch_size: usize,
+    /// Evaluate after every this many iterations (the lecture: one epoch, 60,000 / 100 = 600).
+    pub eval_every: usize,
+    /// The seed of the mini-batch stream.
+    pub seed: u64,
+}
+
+/// Events of a run, for progress display and checkpoints.
+pub trait Observer<L> {
+    /// After iteration `step` (1-based) with its mini-batch loss.
+    fn on_step(&mut self, step: usize, loss: f64);
+    /// After an evaluation, with the history so far and the learner (to checkpoint it).
+    ///
+    /// # Errors
+    /// A failure that must stop the run (such as a checkpoint that cannot be written).
+    fn on_evaluation(&mut self, evaluation: &Evaluation, history: &History, learner: &L) -> Result<(), String>;
+    /// Polled before each iteration; `true` stops the run (e.g. after Ctrl-C).
+    fn should_stop(&self) -> bool;
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// All iterations ran.
+    Finished,
+    /// Stopped by the observer after this many iterations.
+    Stopped(usize),
+}
+
+/// Where the time went.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Time in training iterations.
+    pub training: Duration,
+    /// Time in evaluations.
+    pub evaluation: Duration,
+}
+
+/// The indices of mini-batch `step`: `batch_size` draws with replacement from `0..n`, a pure function of
+/// `(seed, step)`.
+pub fn batch_indices(seed: u64, step: usize, n: usize, batch_size: usize) -> Vec<usize> {
+    let stream = seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut rng = StdRng::seed_from_u64(stream);
+    (0..batch_size).map(|_| rng.random_range(0..n)).collect()
+}
+
+/// Trains from the end of `history` (0 for a new run) to `schedule.iterations`, appending to `history`.
+///
+/// # Errors
+/// What the observer's `on_evaluation` returned.
+pub fn train<T, L>(
+    learner: &mut L,
+    data: &Mnist,
+    schedule: &Schedule,
+    history: &mut History,
+    observer: &mut impl Observer<L>,
+) -> Result<(Outcome, Timing), String>
+where
+    T: Float + From<u8>,
+    L: Learner<T>,
+{
+    let mut timing = Timing::default();
+    let n = data.train.len();
+    for step in history.losses.len() + 1..=schedule.iterations {
+        if observer.should_stop() {
+            return Ok((Outcome::Stopped(step - 1), timing));
+        }
+        let started = Instant::now();
+        let batch = batch_indices(schedule.seed, step, n, schedule.batch_size);
+        let x: Array2<T> = data.train.batch(&batch);
+        let labels: Vec<usize> = batch.iter().map(|&i| usize::from(data.train.labels()[i])).collect();
+        let loss = learner.step(x.view(), &labels).to_f64();
+        timing.training += started.elapsed();
+        history.losses.push(loss);
+        observer.on_step(step, loss);
+
+        if step % schedule.eval_every == 0 {
+            let started = Instant::now();
+            let evaluation = Evaluation {
+                step,
+                epoch: step / schedule.eval_every,
+                train_acc: accuracy(&*learner, &data.train),
+                test_acc: accuracy(&*learner, &data.test),
+            };
+            timing.evaluation += started.elapsed();
+            history.evaluations.push(evaluation);
+            observer.on_evaluation(&evaluation, history, learner)?;
+        }
+    }
+    Ok((Outcome::Finished, timing))
+}
+
+/// Rows converted to floats at a time during evaluation (bounds the memory an evaluation needs).
+const EVAL_CHUNK: usize = 2_000;
+
+/// The fraction of `split` that `learner` classifies correctly, evaluated in chunks on all cores.
+pub fn accuracy<T: Float + From<u8>>(learner: &impl Learner<T>, split: &Split) -> f64 {
+    let chunks: Vec<std::ops::Range<usize>> = (0..split.len())
+        .step_by(EVAL_CHUNK)
+        .map(|start| start..(start + EVAL_CHUNK).min(split.len()))
+        .collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(chunks.len().max(1));
+    let correct_in = |ranges: &[std::ops::Range<usize>]| -> usize {
+        ranges
+            .iter()
+            .map(|range| {
+                let x: Array2<T> = split.images_float(range.clone());
+                let predicted = learner.predict_classes(x.view());
+                predicted
+                    .iter()
+                    .zip(&split.labels()[range.clone()])
+                    .filter(|(p, &t)| **p == usize::from(t))
+                    .count()
+            })
+            .sum()
+    };
+    let per_worker = chunks.len().div_ceil(workers.max(1)).max(1);
+    let correct: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .chunks(per_worker)
+            .map(|part| scope.spawn(move || correct_in(part)))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("evaluation thread panicked")).sum()
+    });
+    correct as f64 / split.len().max(1) as f64
+}
