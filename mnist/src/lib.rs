@@ -45,6 +45,7 @@ pub mod history;
 pub mod idx;
 pub mod image;
 pub mod locate;
+pub mod model;
 pub mod plot;
 pub mod train;
 

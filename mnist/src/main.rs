@@ -16,7 +16,7 @@ use mnist::checkpoint::{self, RunState};
 use mnist::config::{LayerChoice, OptimizerChoice, Precision, RunConfig};
 use mnist::history::{Evaluation, History};
 use mnist::model::Model;
-use mnist::train::{self, Learner, Observer, Outcome};
+use mnist::train::{self, Observer, Outcome};
 use mnist::{Locator, Mnist};
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -234,7 +234,7 @@ struct Console<'a> {
     interrupted: Arc<AtomicBool>,
 }
 
-impl<T: Float, L: Learner<T> + SaveParams> Observer<L> for Console<'_> {
+impl<L: SaveParams> Observer<L> for Console<'_> {
     fn on_step(&mut self, step: usize, loss: f64) {
         let smoothed = self.smoothed_loss.map_or(loss, |s| 0.98 * s + 0.02 * loss);
         self.smoothed_loss = Some(smoothed);
@@ -326,7 +326,8 @@ fn run<T: Float + From<u8>>(
     }
 
     let steps = history.losses.len() - start_step;
-    let images_per_s = (steps * config.batch_size) as f64 / timing.training.as_secs_f64().max(1e-9);
+    let images = steps * config.batch_size;
+    let images_per_s = images as f64 / f64::max(timing.training.as_secs_f64(), 1e-9);
     if let Some(last) = history.evaluations.last() {
         println!(
             "Final (step {}): train acc {:.5}, test acc {:.5}",

@@ -1,0 +1,42 @@
+//! One training iteration of the lecture's net (784-50-10, batch 100, SGD) with fused and composed layers, and
+//! an evaluation chunk, on synthetic data of MNIST's shape (no data files needed).
+//!
+//! `cargo bench -p mnist --bench step`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use mnist::config::{LayerChoice, RunConfig};
+use mnist::model::Model;
+use mnist::train::Learner;
+use ndarray::Array2;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn synthetic_batch(rows: usize) -> (Array2<f32>, Vec<usize>) {
+    let mut rng = StdRng::seed_from_u64(1);
+    let x = Array2::from_shape_fn((rows, 784), |_| rng.random_range(0.0..1.0));
+    let labels = (0..rows).map(|i| i % 10).collect();
+    (x, labels)
+}
+
+fn training_step(c: &mut Criterion) {
+    let (x, labels) = synthetic_batch(100);
+    for layers in [LayerChoice::Fused, LayerChoice::Composed] {
+        let config = RunConfig {
+            layers,
+            ..RunConfig::default()
+        };
+        let mut model = Model::<f32>::new(&config);
+        c.bench_function(&format!("training step ({layers:?})"), |b| {
+            b.iter(|| model.step(x.view(), &labels))
+        });
+    }
+}
+
+fn evaluation_chunk(c: &mut Criterion) {
+    let (x, _) = synthetic_batch(2_000);
+    let model = Model::<f32>::new(&RunConfig::default());
+    c.bench_function("predict 2,000 images", |b| b.iter(|| model.predict_classes(x.view())));
+}
+
+criterion_group!(benches, training_step, evaluation_chunk);
+criterion_main!(benches);
