@@ -176,12 +176,13 @@ impl<T: Float> Gradients<T> {
     #[track_caller]
     pub fn scalar(&self, v: Var<'_, T>) -> T {
         let g = &self[v];
-        g.only().unwrap_or_else(|| {
+        let Some(x) = g.only() else {
             panic!(
                 "scalar: gradient has shape {:?}, not one element",
                 g.shape()
             )
-        })
+        };
+        x
     }
 
     /// Takes the gradient of `v` out of the store (for handing to an optimizer without copying).
@@ -202,12 +203,13 @@ impl<T: Float> Index<Var<'_, T>> for Gradients<T> {
     /// When `v` received no gradient: it does not influence the output, or it is a constant.
     #[track_caller]
     fn index(&self, v: Var<'_, T>) -> &Value<T> {
-        self.value(v).unwrap_or_else(|| {
+        let Some(g) = self.value(v) else {
             panic!(
                 "no gradient for node {}: it does not influence the output, or it is a constant",
                 v.id()
             )
-        })
+        };
+        g
     }
 }
 
@@ -253,15 +255,13 @@ impl<'t, T: Float> Index<Var<'t, T>> for GradGraph<'t, T> {
     #[track_caller]
     fn index(&self, v: Var<'t, T>) -> &Var<'t, T> {
         self.check_tape(v);
-        self.grads
-            .get(v.id())
-            .and_then(Option::as_ref)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no gradient for node {}: it does not influence the output, or it is a constant",
-                    v.id()
-                )
-            })
+        let Some(g) = self.grads.get(v.id()).and_then(Option::as_ref) else {
+            panic!(
+                "no gradient for node {}: it does not influence the output, or it is a constant",
+                v.id()
+            )
+        };
+        g
     }
 }
 
