@@ -4,11 +4,13 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 
-use autograd::{Float, Tape, Value, Var};
+use autograd::{Algebra, CustomOp, Float, Tape, Value, Var};
 use common::{assert_close, assert_near, normal, rng};
-use ndarray::{arr1, arr2, Array2, ArrayD, Axis, IxDyn};
+use ndarray::{arr1, arr2, Array2, ArrayD, ArrayViewD, Axis, IxDyn};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Accumulation
@@ -134,6 +136,51 @@ fn nodes_computed_only_from_constants_are_skipped() {
     assert!(grads.get(c).is_none());
 }
 
+/// An identity op that counts how often its backward rule runs.
+struct CountBackward(Rc<Cell<usize>>);
+
+impl<T: Float> CustomOp<T> for CountBackward {
+    fn name(&self) -> &str {
+        "count_backward"
+    }
+
+    fn forward(&self, x: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+        x[0].to_owned()
+    }
+
+    fn backward<A: Algebra<T>>(
+        &self,
+        _alg: &A,
+        _x: &[&A::V],
+        _y: &A::V,
+        g: &A::V,
+        _needs: &[bool],
+    ) -> Vec<Option<A::V>> {
+        self.0.set(self.0.get() + 1);
+        vec![Some(g.clone())]
+    }
+}
+
+/// The backward pass runs no rule for a node computed only from constants (observed through a custom op), and
+/// runs it once for a node that depends on a variable.
+#[test]
+fn no_backward_rule_runs_for_constant_only_nodes() {
+    let count = Rc::new(Cell::new(0));
+    let tape = Tape::<f64>::new();
+    let x = tape.var(3.0);
+    let c = tape.constant(2.0);
+    let from_constant = c.custom(CountBackward(count.clone()), &[]);
+    let from_variable = x.custom(CountBackward(count.clone()), &[]);
+    assert!(!from_constant.requires_grad());
+    let grads = (from_constant * from_variable).backward();
+    assert_eq!(grads.scalar(x), 2.0);
+    assert_eq!(count.get(), 1, "the constant-only node's rule ran");
+    // Even as the output itself: nothing to differentiate, so no rule runs and the constant gets nothing.
+    let grads = from_constant.backward();
+    assert_eq!(count.get(), 1, "backward from a constant output ran a rule");
+    assert!(grads.get(c).is_none());
+}
+
 #[test]
 #[should_panic(
     expected = "no gradient for node 1: it does not influence the output, or it is a constant"
@@ -168,6 +215,47 @@ fn a_zero_gradient_is_not_a_missing_gradient() {
     let x = tape.var(3.0);
     let y = x * 0.0;
     assert_eq!(y.backward().get(x).unwrap(), ndarray::arr0(0.0).into_dyn());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Kinks and ties (as documented: derivative 0 at the kink of relu/abs, ties share the gradient equally)
+
+#[test]
+fn relu_and_abs_have_derivative_zero_at_zero() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(arr1(&[-1.0, 0.0, 2.0]));
+    let relu = x.relu().sum().backward();
+    assert_eq!(relu.get(x).unwrap(), arr1(&[0.0, 0.0, 1.0]).into_dyn());
+    let abs = x.abs().sum().backward();
+    assert_eq!(abs.get(x).unwrap(), arr1(&[-1.0, 0.0, 1.0]).into_dyn());
+}
+
+#[test]
+fn maximum_and_minimum_split_ties_equally() {
+    let tape = Tape::<f64>::new();
+    let a = tape.var(arr1(&[1.0, 2.0, 3.0]));
+    let b = tape.var(arr1(&[1.0, 5.0, 0.0]));
+    let max = a.maximum(b).sum().backward();
+    assert_eq!(max.get(a).unwrap(), arr1(&[0.5, 0.0, 1.0]).into_dyn());
+    assert_eq!(max.get(b).unwrap(), arr1(&[0.5, 1.0, 0.0]).into_dyn());
+    let min = a.minimum(b).sum().backward();
+    assert_eq!(min.get(a).unwrap(), arr1(&[0.5, 1.0, 0.0]).into_dyn());
+    assert_eq!(min.get(b).unwrap(), arr1(&[0.5, 0.0, 1.0]).into_dyn());
+}
+
+/// `max_axis` sends each lane's gradient to its maximum, shared among tied maxima.
+#[test]
+fn max_axis_shares_the_gradient_among_tied_maxima() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(arr2(&[[1.0, 3.0, 3.0], [4.0, 0.0, 2.0], [7.0, 7.0, 7.0]]));
+    let grads = x
+        .max_axis(Axis(1))
+        .backward_with_seed(arr1(&[1.0, 2.0, 3.0]));
+    let expected = arr2(&[[0.0, 0.5, 0.5], [2.0, 0.0, 0.0], [1.0, 1.0, 1.0]]);
+    assert_eq!(grads.get(x).unwrap(), expected.into_dyn());
+    let down_columns = x.max_axis_keepdims(Axis(0)).sum().backward();
+    let expected = arr2(&[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]);
+    assert_eq!(down_columns.get(x).unwrap(), expected.into_dyn());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
