@@ -432,3 +432,18 @@ fn second_order_through_broadcast_and_sum_axis() {
         assert_near(hx[[i, 0]], 2.0 * (w0[0] * w0[0] + w0[1] * w0[1]), 1e-12);
     }
 }
+
+/// `backward_graph_with_seed` with a seed that is itself a variable: for `y = x²` (element-wise) the VJP is
+/// `u = 2x ⊙ s`, so `∂Σu/∂x = 2s` and `∂Σu/∂s = 2x`.
+#[test]
+fn backward_graph_with_a_variable_seed() {
+    let (x0, s0) = (arr1(&[1.5, -2.0, 0.5]), arr1(&[0.25, 3.0, -1.0]));
+    let tape = Tape::<f64>::new();
+    let (x, s) = (tape.var(x0.clone()), tape.var(s0.clone()));
+    let y = x * x;
+    let u = y.backward_graph_with_seed(s)[x];
+    assert_eq!(u.value(), (&x0 * &s0 * 2.0).into_dyn());
+    let grads = u.sum().backward();
+    assert_eq!(grads.get(x).unwrap(), (&s0 * 2.0).into_dyn());
+    assert_eq!(grads.get(s).unwrap(), (&x0 * 2.0).into_dyn());
+}
