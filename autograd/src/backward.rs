@@ -176,12 +176,13 @@ impl<T: Float> Gradients<T> {
     #[track_caller]
     pub fn scalar(&self, v: Var<'_, T>) -> T {
         let g = &self[v];
-        g.only().unwrap_or_else(|| {
+        let Some(x) = g.only() else {
             panic!(
                 "scalar: gradient has shape {:?}, not one element",
                 g.shape()
             )
-        })
+        };
+        x
     }
 
     /// Takes the gradient of `v` out of the store (for handing to an optimizer without copying).
@@ -202,12 +203,13 @@ impl<T: Float> Index<Var<'_, T>> for Gradients<T> {
     /// When `v` received no gradient: it does not influence the output, or it is a constant.
     #[track_caller]
     fn index(&self, v: Var<'_, T>) -> &Value<T> {
-        self.value(v).unwrap_or_else(|| {
+        let Some(g) = self.value(v) else {
             panic!(
                 "no gradient for node {}: it does not influence the output, or it is a constant",
                 v.id()
             )
-        })
+        };
+        g
     }
 }
 
@@ -224,12 +226,23 @@ impl<T: Float> Index<Var<'_, T>> for Gradients<T> {
 /// assert_eq!((dy.scalar(), d2y), (12.0, 12.0));
 /// ```
 pub struct GradGraph<'t, T: Float> {
+    tape: &'t Tape<T>,
     grads: Vec<Option<Var<'t, T>>>,
 }
 
 impl<'t, T: Float> GradGraph<'t, T> {
+    #[track_caller]
+    fn check_tape(&self, v: Var<'t, T>) {
+        assert!(
+            std::ptr::eq(self.tape, v.tape()),
+            "gradient graph queried with a handle from another tape"
+        );
+    }
+
     /// The gradient node for `v`, or `None` when `v` does not influence the output (or is a constant).
+    #[track_caller]
     pub fn get(&self, v: Var<'t, T>) -> Option<Var<'t, T>> {
+        self.check_tape(v);
         self.grads.get(v.id()).copied().flatten()
     }
 }
@@ -241,15 +254,14 @@ impl<'t, T: Float> Index<Var<'t, T>> for GradGraph<'t, T> {
     /// When `v` received no gradient: it does not influence the output, or it is a constant.
     #[track_caller]
     fn index(&self, v: Var<'t, T>) -> &Var<'t, T> {
-        self.grads
-            .get(v.id())
-            .and_then(Option::as_ref)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no gradient for node {}: it does not influence the output, or it is a constant",
-                    v.id()
-                )
-            })
+        self.check_tape(v);
+        let Some(g) = self.grads.get(v.id()).and_then(Option::as_ref) else {
+            panic!(
+                "no gradient for node {}: it does not influence the output, or it is a constant",
+                v.id()
+            )
+        };
+        g
     }
 }
 
@@ -323,6 +335,9 @@ impl<'t, T: Float> Var<'t, T> {
     pub fn backward_graph_with_seed(self, seed: Var<'t, T>) -> GradGraph<'t, T> {
         self.check_seed_shape(&seed.shape());
         let grads = sweep(&TapeAlgebra::new(self.tape()), self.id(), seed);
-        GradGraph { grads }
+        GradGraph {
+            tape: self.tape(),
+            grads,
+        }
     }
 }

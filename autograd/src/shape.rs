@@ -24,14 +24,17 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
             s[k - (rank - s.len())]
         }
     };
-    (0..rank)
-        .map(|k| match (dim(a, k), dim(b, k)) {
+    // A loop rather than a closure, so that the panic reports the caller's line.
+    let mut out = Vec::with_capacity(rank);
+    for k in 0..rank {
+        out.push(match (dim(a, k), dim(b, k)) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
             _ => panic!("{op}: shapes {a:?} and {b:?} cannot be broadcast together"),
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 /// Sums `g` over the axes that broadcasting from `shape` added or stretched, so the result has `shape`.
@@ -45,12 +48,12 @@ pub fn sum_to<T: Float>(g: &ArrayViewD<'_, T>, shape: &[usize]) -> ArrayD<T> {
     if g.shape() == shape {
         return g.to_owned();
     }
-    let lead = g.ndim().checked_sub(shape.len()).unwrap_or_else(|| {
+    let Some(lead) = g.ndim().checked_sub(shape.len()) else {
         panic!(
             "sum_to: shape {shape:?} does not broadcast to {:?}",
             g.shape()
         )
-    });
+    };
     if shape.is_empty() {
         return ArrayD::from_elem(IxDyn(&[]), g.sum());
     }

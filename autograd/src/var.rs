@@ -60,14 +60,10 @@ impl<'t, T: Float> Var<'t, T> {
     /// When the node holds more than one element.
     #[track_caller]
     pub fn scalar(self) -> T {
-        self.tape.with_node(self.id, |n| {
-            n.value.only().unwrap_or_else(|| {
-                panic!(
-                    "scalar: node has shape {:?}, not one element",
-                    n.value.shape()
-                )
-            })
-        })
+        let Some(x) = self.tape.with_node(self.id, |n| n.value.only()) else {
+            panic!("scalar: node has shape {:?}, not one element", self.shape())
+        };
+        x
     }
 
     /// The node's shape.

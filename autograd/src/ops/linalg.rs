@@ -13,13 +13,13 @@ fn as_matrix<'a, T: Float>(
     transpose: bool,
     other: &ArrayViewD<'_, T>,
 ) -> ArrayView2<'a, T> {
-    let m = x.clone().into_dimensionality::<Ix2>().unwrap_or_else(|_| {
+    let Ok(m) = x.clone().into_dimensionality::<Ix2>() else {
         panic!(
             "matmul: expected 2-D operands, got shapes {:?} and {:?}",
             x.shape(),
             other.shape()
         )
-    });
+    };
     if transpose {
         m.reversed_axes()
     } else {
