@@ -109,7 +109,8 @@ impl<T: Float> Tape<T> {
         f()
     }
 
-    /// A differentiable leaf (a number or any array).
+    /// A differentiable leaf (a number or any array). On an [`inference`](Tape::inference) tape and inside
+    /// [`no_grad`](Tape::no_grad) nothing is differentiable, so the leaf is recorded as a constant.
     pub fn var(&self, value: impl IntoValue<T>) -> Var<'_, T> {
         self.leaf(value.into_value(), self.grad_enabled.get())
     }
