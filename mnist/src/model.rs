@@ -95,7 +95,7 @@ impl<T: Float> Model<T> {
     /// # Errors
     /// When the file cannot be written.
     pub fn save(&self, path: &Path) -> Result<(), String> {
-        nn::io::save_npz(&self.net.params, path).map_err(|e| e.to_string())
+        self.net.params.save_npz(path).map_err(|e| e.to_string())
     }
 
     /// Class probabilities (softmax of the scores) of each row of `x`.
@@ -105,7 +105,7 @@ impl<T: Float> Model<T> {
 }
 
 fn read_params<T: Float>(path: &Path) -> Result<Params<T>, String> {
-    nn::io::load_npz(path).map_err(|e| e.to_string())
+    Params::load_npz(path).map_err(|e| e.to_string())
 }
 
 impl<T: Float> Learner<T> for Model<T> {
