@@ -1,1 +1,8 @@
-//! placeholder
+//! Neural-network layers and the lecture's two-layer net, on the [`autograd`] engine.
+
+#![warn(missing_docs)]
+
+pub mod functions;
+pub mod labels;
+
+pub use labels::Labels;
