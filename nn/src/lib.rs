@@ -4,5 +4,7 @@
 
 pub mod functions;
 pub mod labels;
+pub mod layers;
 
 pub use labels::Labels;
+pub use layers::LayerKind;
