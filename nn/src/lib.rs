@@ -5,6 +5,9 @@
 pub mod functions;
 pub mod labels;
 pub mod layers;
+pub mod optim;
+pub mod params;
 
 pub use labels::Labels;
 pub use layers::LayerKind;
+pub use params::Params;
