@@ -11,8 +11,8 @@
 //!   for teaching, and as an independent oracle for the other two.
 //!
 //! Around them: [`TwoLayerNet`] (the lecture's 784-50-10 net with `predict`, `loss`, `accuracy`,
-//! `numerical_gradient` and `gradient`), named parameters [`Params`] and the [`optim`] optimizers (SGD,
-//! Momentum, AdaGrad, Adam).
+//! `numerical_gradient` and `gradient`), named parameters [`Params`], the [`optim`] optimizers (SGD,
+//! Momentum, AdaGrad, Adam) and saving parameters as NumPy `.npz` files ([`Params::save_npz`]).
 //!
 //! ```
 //! use nn::{Labels, TwoLayerNet, optim::{Optimizer, Sgd}};
@@ -33,13 +33,16 @@
 
 #![warn(missing_docs)]
 
+pub mod error;
 pub mod functions;
+pub mod io;
 pub mod labels;
 pub mod layers;
 pub mod net;
 pub mod optim;
 pub mod params;
 
+pub use error::NpzError;
 pub use labels::Labels;
 pub use layers::LayerKind;
 pub use net::TwoLayerNet;
