@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (data, located) = Locator::from_env(None).load()?;
     eprintln!("MNIST from {located}");
 
-    let iters_num = 10_000;
+    let iters_num: usize = 10_000;
     let train_size = data.train.len();
     let batch_size = 100;
     let learning_rate = 0.1f32;
@@ -28,7 +28,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut optimizer = Sgd::new(learning_rate);
     let mut rng = StdRng::seed_from_u64(0);
     let labels_of = |split: &mnist::Split, idx: &[usize]| -> Vec<usize> {
-        idx.iter().map(|&i| usize::from(split.labels()[i])).collect()
+        idx.iter()
+            .map(|&i| usize::from(split.labels()[i]))
+            .collect()
     };
     // Accuracy over a whole split, 10,000 images at a time (converted to floats chunk by chunk).
     let accuracy = |network: &TwoLayerNet<f32>, split: &mnist::Split| -> f64 {
@@ -36,7 +38,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .step_by(10_000)
             .map(|start| {
                 let rows: Vec<usize> = (start..(start + 10_000).min(split.len())).collect();
-                let acc = network.accuracy(split.batch::<f32>(&rows).view(), &labels_of(split, &rows));
+                let acc =
+                    network.accuracy(split.batch::<f32>(&rows).view(), &labels_of(split, &rows));
                 acc * rows.len() as f64
             })
             .sum();
@@ -45,7 +48,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for step in 1..=iters_num {
         // A random mini-batch (drawn with replacement, like np.random.choice).
-        let batch_mask: Vec<usize> = (0..batch_size).map(|_| rng.random_range(0..train_size)).collect();
+        let batch_mask: Vec<usize> = (0..batch_size)
+            .map(|_| rng.random_range(0..train_size))
+            .collect();
         let x_batch = data.train.batch::<f32>(&batch_mask);
         let t_batch = labels_of(&data.train, &batch_mask);
 
@@ -53,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (_loss, grad) = network.gradient(x_batch.view(), &t_batch);
         optimizer.update(&mut network.params, &grad);
 
-        if step % iter_per_epoch == 0 {
+        if step.is_multiple_of(iter_per_epoch) {
             let train_acc = accuracy(&network, &data.train);
             let test_acc = accuracy(&network, &data.test);
             println!("Step: {step}\tTrain acc: {train_acc:.5}\tTest acc: {test_acc:.5}");

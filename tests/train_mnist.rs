@@ -30,7 +30,14 @@ fn one_epoch(data: &Mnist, layers: LayerChoice, seed: u64) -> History {
     };
     let mut model = Model::<f32>::new(&config);
     let mut history = History::default();
-    train::train(&mut model, data, &config.schedule(), &mut history, &mut Quiet).unwrap();
+    train::train(
+        &mut model,
+        data,
+        &config.schedule(),
+        &mut history,
+        &mut Quiet,
+    )
+    .unwrap();
     history
 }
 
@@ -44,13 +51,27 @@ fn one_epoch_reaches_ninety_percent_with_either_layer_kind() {
     let Some(data) = data() else { return };
     for layers in [LayerChoice::Fused, LayerChoice::Composed] {
         let history = one_epoch(&data, layers, 1);
-        let e = history.evaluations.last().expect("one evaluation after 600 iterations");
+        let e = history
+            .evaluations
+            .last()
+            .expect("one evaluation after 600 iterations");
         assert_eq!(e.step, 600);
-        assert!(e.test_acc >= 0.90, "{layers:?}: test accuracy {} < 0.90", e.test_acc);
-        assert!(e.train_acc >= 0.89, "{layers:?}: train accuracy {}", e.train_acc);
+        assert!(
+            e.test_acc >= 0.90,
+            "{layers:?}: test accuracy {} < 0.90",
+            e.test_acc
+        );
+        assert!(
+            e.train_acc >= 0.89,
+            "{layers:?}: train accuracy {}",
+            e.train_acc
+        );
         let first: f64 = history.losses[..50].iter().sum::<f64>() / 50.0;
         let last: f64 = history.losses[550..].iter().sum::<f64>() / 50.0;
-        assert!(last < first / 3.0, "{layers:?}: loss {first} -> {last} did not fall");
+        assert!(
+            last < first / 3.0,
+            "{layers:?}: loss {first} -> {last} did not fall"
+        );
     }
 }
 
@@ -66,7 +87,14 @@ fn the_same_seed_gives_the_same_run() {
     let run = || {
         let mut model = Model::<f32>::new(&config);
         let mut history = History::default();
-        train::train(&mut model, &data, &config.schedule(), &mut history, &mut Quiet).unwrap();
+        train::train(
+            &mut model,
+            &data,
+            &config.schedule(),
+            &mut history,
+            &mut Quiet,
+        )
+        .unwrap();
         history
     };
     assert_eq!(run(), run());

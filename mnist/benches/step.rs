@@ -35,7 +35,9 @@ fn training_step(c: &mut Criterion) {
 fn evaluation_chunk(c: &mut Criterion) {
     let (x, _) = synthetic_batch(2_000);
     let model = Model::<f32>::new(&RunConfig::default());
-    c.bench_function("predict 2,000 images", |b| b.iter(|| model.predict_classes(x.view())));
+    c.bench_function("predict 2,000 images", |b| {
+        b.iter(|| model.predict_classes(x.view()))
+    });
 }
 
 criterion_group!(benches, training_step, evaluation_chunk);

@@ -102,7 +102,8 @@ pub fn read_state(out_dir: &Path) -> Result<RunState, CheckpointError> {
         path: path.clone(),
         reason,
     };
-    let text = fs::read_to_string(&path).map_err(|e| failed(format!("cannot read the checkpoint: {e}")))?;
+    let text = fs::read_to_string(&path)
+        .map_err(|e| failed(format!("cannot read the checkpoint: {e}")))?;
     let state: RunState =
         serde_json::from_str(&text).map_err(|e| failed(format!("not a valid checkpoint: {e}")))?;
     if state.version != VERSION {

@@ -63,7 +63,10 @@ fn decode_png(bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), String> {
         .chunks(channels)
         .map(|px| match px.len() {
             1 | 2 => px[0],
-            _ => ((u16::from(px[0]) * 30 + u16::from(px[1]) * 59 + u16::from(px[2]) * 11) / 100) as u8,
+            _ => {
+                ((u16::from(px[0]) * 30 + u16::from(px[1]) * 59 + u16::from(px[2]) * 11) / 100)
+                    as u8
+            }
         })
         .collect();
     Ok((info.width as usize, info.height as usize, gray))
@@ -90,26 +93,44 @@ fn decode_pgm(bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), String> {
             pos += 1;
         }
         let text = std::str::from_utf8(&bytes[start..pos]).unwrap_or("");
-        fields.push(text.parse::<usize>().map_err(|_| "bad PGM header".to_owned())?);
+        fields.push(
+            text.parse::<usize>()
+                .map_err(|_| "bad PGM header".to_owned())?,
+        );
     }
     let (width, height, maxval) = (fields[0], fields[1], fields[2]);
     if maxval == 0 || maxval > 255 {
-        return Err(format!("PGM maximum value {maxval} is not supported (1..=255)"));
+        return Err(format!(
+            "PGM maximum value {maxval} is not supported (1..=255)"
+        ));
     }
     let count = width.checked_mul(height).ok_or("bad PGM header")?;
     let scale = |v: usize| (v.min(maxval) * 255 / maxval) as u8;
     let pixels: Vec<u8> = if binary {
         let data = bytes.get(pos + 1..).unwrap_or(&[]);
         if data.len() < count {
-            return Err(format!("truncated PGM: expected {count} pixels, found {}", data.len()));
+            return Err(format!(
+                "truncated PGM: expected {count} pixels, found {}",
+                data.len()
+            ));
         }
-        data[..count].iter().map(|&v| scale(usize::from(v))).collect()
+        data[..count]
+            .iter()
+            .map(|&v| scale(usize::from(v)))
+            .collect()
     } else {
         let text = std::str::from_utf8(&bytes[pos..]).map_err(|_| "bad ASCII PGM".to_owned())?;
-        let values: Result<Vec<usize>, _> = text.split_ascii_whitespace().take(count).map(str::parse).collect();
+        let values: Result<Vec<usize>, _> = text
+            .split_ascii_whitespace()
+            .take(count)
+            .map(str::parse)
+            .collect();
         let values = values.map_err(|_| "bad ASCII PGM pixel value".to_owned())?;
         if values.len() < count {
-            return Err(format!("truncated PGM: expected {count} pixels, found {}", values.len()));
+            return Err(format!(
+                "truncated PGM: expected {count} pixels, found {}",
+                values.len()
+            ));
         }
         values.into_iter().map(scale).collect()
     };

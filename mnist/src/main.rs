@@ -9,13 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use autograd::Float;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist::checkpoint::{self, RunState};
 use mnist::config::{LayerChoice, OptimizerChoice, Precision, RunConfig};
 use mnist::history::{Evaluation, History};
-use mnist::model::Model;
+use mnist::model::{Element, Model};
 use mnist::train::{self, Observer, Outcome};
 use mnist::{Locator, Mnist};
 
@@ -112,7 +111,12 @@ struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     params: PathBuf,
     /// Classify test image number N (0-9999).
-    #[arg(long, value_name = "N", required_unless_present = "image", conflicts_with = "image")]
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present = "image",
+        conflicts_with = "image"
+    )]
     index: Option<usize>,
     /// Classify a 28x28 grayscale PNG or PGM file (white digit on black, like MNIST).
     #[arg(long, value_name = "FILE")]
@@ -205,7 +209,11 @@ fn config_from(args: &TrainArgs, train_size: usize) -> CliResult<RunConfig> {
 }
 
 fn train_command(args: TrainArgs) -> CliResult<ExitCode> {
-    let resumed = args.resume.as_deref().map(checkpoint::read_state).transpose()?;
+    let resumed = args
+        .resume
+        .as_deref()
+        .map(checkpoint::read_state)
+        .transpose()?;
     let data = load_data(&args.data)?;
     let (config, out) = match (&resumed, &args.resume) {
         (Some(state), Some(dir)) => {
@@ -239,12 +247,17 @@ impl<L: SaveParams> Observer<L> for Console<'_> {
         let smoothed = self.smoothed_loss.map_or(loss, |s| 0.98 * s + 0.02 * loss);
         self.smoothed_loss = Some(smoothed);
         self.bar.set_position(step as u64);
-        if step % 20 == 0 {
+        if step.is_multiple_of(20) {
             self.bar.set_message(format!("loss {smoothed:.4}"));
         }
     }
 
-    fn on_evaluation(&mut self, e: &Evaluation, history: &History, learner: &L) -> Result<(), String> {
+    fn on_evaluation(
+        &mut self,
+        e: &Evaluation,
+        history: &History,
+        learner: &L,
+    ) -> Result<(), String> {
         self.bar.suspend(|| {
             println!(
                 "Step: {}\tTrain acc: {:.5}\tTest acc: {:.5}",
@@ -264,14 +277,19 @@ trait SaveParams {
     fn save_params(&self, path: &Path) -> Result<(), String>;
 }
 
-impl<T: Float> SaveParams for Model<T> {
+impl<T: Element> SaveParams for Model<T> {
     fn save_params(&self, path: &Path) -> Result<(), String> {
         self.save(path)
     }
 }
 
 /// The checkpoint and the metrics files.
-fn save_outputs(out: &Path, config: &RunConfig, history: &History, learner: &impl SaveParams) -> CliResult<()> {
+fn save_outputs(
+    out: &Path,
+    config: &RunConfig,
+    history: &History,
+    learner: &impl SaveParams,
+) -> CliResult<()> {
     checkpoint::save(out, config, history, |path| learner.save_params(path))?;
     history
         .write(out)
@@ -279,7 +297,7 @@ fn save_outputs(out: &Path, config: &RunConfig, history: &History, learner: &imp
     Ok(())
 }
 
-fn run<T: Float + From<u8>>(
+fn run<T: Element>(
     config: &RunConfig,
     data: &Mnist,
     out: &Path,
@@ -290,7 +308,11 @@ fn run<T: Float + From<u8>>(
         Some(state) => {
             let params = checkpoint::params_path(out, &state);
             let model = Model::<T>::load(config, &params)?;
-            eprintln!("resuming {} from step {}", out.display(), state.history.losses.len());
+            eprintln!(
+                "resuming {} from step {}",
+                out.display(),
+                state.history.losses.len()
+            );
             (model, state.history)
         }
         None => (Model::<T>::new(config), History::default()),
@@ -302,8 +324,10 @@ fn run<T: Float + From<u8>>(
 
     let bar = ProgressBar::new(config.iterations as u64).with_position(history.losses.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]")
-            .expect("valid progress template"),
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]",
+        )
+        .expect("valid progress template"),
     );
     let mut console = Console {
         bar,
@@ -314,13 +338,21 @@ fn run<T: Float + From<u8>>(
     };
     let started = Instant::now();
     let start_step = history.losses.len();
-    let (outcome, timing) = train::train(&mut model, data, &config.schedule(), &mut history, &mut console)?;
+    let (outcome, timing) = train::train(
+        &mut model,
+        data,
+        &config.schedule(),
+        &mut history,
+        &mut console,
+    )?;
     console.bar.finish_and_clear();
     let wall = started.elapsed();
 
     save_outputs(out, config, &history, &model)?;
     let final_params = out.join("params.npz");
-    model.save(&final_params).map_err(|e| format!("{}: {e}", final_params.display()))?;
+    model
+        .save(&final_params)
+        .map_err(|e| format!("{}: {e}", final_params.display()))?;
     if plots {
         mnist::plot::write_plots(&history, out)?;
     }
@@ -370,7 +402,11 @@ fn predict_command(args: &PredictArgs) -> CliResult<()> {
         (None, Some(i)) => {
             let data = load_data(&args.data)?;
             if i >= data.test.len() {
-                return Err(format!("--index {i} is out of range: the test set has {} images", data.test.len()).into());
+                return Err(format!(
+                    "--index {i} is out of range: the test set has {} images",
+                    data.test.len()
+                )
+                .into());
             }
             (data.test.image_28x28(i), Some(data.test.labels()[i]))
         }

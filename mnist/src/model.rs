@@ -4,18 +4,24 @@ use std::path::Path;
 
 use autograd::Float;
 use ndarray::{Array2, ArrayView2};
+use nn::io::NpyFloat;
 use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd};
 use nn::{functions, LayerKind, Params, TwoLayerNet};
 
 use crate::config::{LayerChoice, OptimizerChoice, RunConfig};
 use crate::train::Learner;
 
+/// The element types the trainer works in (`f32`, `f64`): computable, savable as `.npy`, convertible from pixels.
+pub trait Element: Float + NpyFloat + From<u8> {}
+
+impl<T: Float + NpyFloat + From<u8>> Element for T {}
+
 /// MNIST's image size and number of classes.
 const INPUT: usize = 784;
 const CLASSES: usize = 10;
 
 /// A two-layer net and the optimizer that trains it.
-pub struct Model<T: Float> {
+pub struct Model<T: Element> {
     net: TwoLayerNet<T>,
     optimizer: Box<dyn Optimizer<T> + Send + Sync>,
 }
@@ -37,7 +43,7 @@ fn layer_kind(config: &RunConfig) -> LayerKind {
     }
 }
 
-impl<T: Float> Model<T> {
+impl<T: Element> Model<T> {
     /// A fresh net for `config` (784-hidden-10, weights from `config.seed`).
     pub fn new(config: &RunConfig) -> Self {
         let mut net = TwoLayerNet::new_seeded(
@@ -82,7 +88,12 @@ impl<T: Float> Model<T> {
             .get("W1")
             .filter(|w| w.shape().len() == 2 && w.shape()[0] == INPUT)
             .map(|w| w.shape()[1])
-            .ok_or_else(|| format!("{}: no 784 x H array W1: not a two-layer MNIST net", path.display()))?;
+            .ok_or_else(|| {
+                format!(
+                    "{}: no 784 x H array W1: not a two-layer MNIST net",
+                    path.display()
+                )
+            })?;
         let config = RunConfig {
             hidden_size: hidden,
             ..RunConfig::default()
@@ -104,11 +115,11 @@ impl<T: Float> Model<T> {
     }
 }
 
-fn read_params<T: Float>(path: &Path) -> Result<Params<T>, String> {
+fn read_params<T: Element>(path: &Path) -> Result<Params<T>, String> {
     Params::load_npz(path).map_err(|e| e.to_string())
 }
 
-impl<T: Float> Learner<T> for Model<T> {
+impl<T: Element> Learner<T> for Model<T> {
     fn step(&mut self, x: ArrayView2<'_, T>, labels: &[usize]) -> T {
         let (loss, grads) = self.net.gradient(x, labels);
         self.optimizer.update(&mut self.net.params, &grads);

@@ -50,8 +50,11 @@ fn render(dir: &Path, stem: &str, figure: &impl Figure) -> Result<(), PlotError>
     let mut svg = String::new();
     {
         let area = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        figure.draw(&area).map_err(|e| failed(&svg_path)(e.to_string()))?;
-        area.present().map_err(|e| failed(&svg_path)(e.to_string()))?;
+        figure
+            .draw(&area)
+            .map_err(|e| failed(&svg_path)(e.to_string()))?;
+        area.present()
+            .map_err(|e| failed(&svg_path)(e.to_string()))?;
     }
     write_atomically(&svg_path, |w| w.write_all(svg.as_bytes()))
         .map_err(|e| failed(&svg_path)(e.to_string()))?;
@@ -60,15 +63,20 @@ fn render(dir: &Path, stem: &str, figure: &impl Figure) -> Result<(), PlotError>
     let mut pixels = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
     {
         let area = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
-        figure.draw(&area).map_err(|e| failed(&png_path)(e.to_string()))?;
-        area.present().map_err(|e| failed(&png_path)(e.to_string()))?;
+        figure
+            .draw(&area)
+            .map_err(|e| failed(&png_path)(e.to_string()))?;
+        area.present()
+            .map_err(|e| failed(&png_path)(e.to_string()))?;
     }
     write_atomically(&png_path, |w| {
         let mut encoder = png::Encoder::new(w, SIZE.0, SIZE.1);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
-        writer.write_image_data(&pixels).map_err(std::io::Error::other)
+        writer
+            .write_image_data(&pixels)
+            .map_err(std::io::Error::other)
     })
     .map_err(|e| failed(&png_path)(e.to_string()))
 }
@@ -81,25 +89,31 @@ impl Figure for LossFigure<'_> {
         DB::ErrorType: 'static,
     {
         let history = self.0;
-    area.fill(&WHITE)?;
-    let steps = history.losses.len().max(1);
-    let top = history.losses.iter().copied().fold(0.0f64, f64::max).max(1e-3) * 1.05;
-    let mut chart = ChartBuilder::on(area)
-        .caption("Training loss (mini-batch)", ("sans-serif", 24))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0..steps, 0.0..top)?;
-    chart
-        .configure_mesh()
-        .x_desc("iteration")
-        .y_desc("loss")
-        .draw()?;
-    chart.draw_series(LineSeries::new(
-        history.losses.iter().enumerate().map(|(k, &l)| (k + 1, l)),
-        &BLUE,
-    ))?;
-    Ok(())
+        area.fill(&WHITE)?;
+        let steps = history.losses.len().max(1);
+        let top = history
+            .losses
+            .iter()
+            .copied()
+            .fold(0.0f64, f64::max)
+            .max(1e-3)
+            * 1.05;
+        let mut chart = ChartBuilder::on(area)
+            .caption("Training loss (mini-batch)", ("sans-serif", 24))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0..steps, 0.0..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("iteration")
+            .y_desc("loss")
+            .draw()?;
+        chart.draw_series(LineSeries::new(
+            history.losses.iter().enumerate().map(|(k, &l)| (k + 1, l)),
+            &BLUE,
+        ))?;
+        Ok(())
     }
 }
 
@@ -111,38 +125,47 @@ impl Figure for AccuracyFigure<'_> {
         DB::ErrorType: 'static,
     {
         let history = self.0;
-    area.fill(&WHITE)?;
-    let epochs = history.evaluations.last().map_or(1, |e| e.epoch).max(1);
-    let mut chart = ChartBuilder::on(area)
-        .caption("Accuracy per epoch", ("sans-serif", 24))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0..epochs + 1, 0.0..1.0f64)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc("accuracy")
-        .draw()?;
-    let series = [("train", BLUE), ("test", RED)];
-    for (name, color) in series {
-        let points: Vec<(usize, f64)> = history
-            .evaluations
-            .iter()
-            .map(|e| (e.epoch, if name == "train" { e.train_acc } else { e.test_acc }))
-            .collect();
+        area.fill(&WHITE)?;
+        let epochs = history.evaluations.last().map_or(1, |e| e.epoch).max(1);
+        let mut chart = ChartBuilder::on(area)
+            .caption("Accuracy per epoch", ("sans-serif", 24))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0..epochs + 1, 0.0..1.0f64)?;
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), &color))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("accuracy")
+            .draw()?;
+        let series = [("train", BLUE), ("test", RED)];
+        for (name, color) in series {
+            let points: Vec<(usize, f64)> = history
+                .evaluations
+                .iter()
+                .map(|e| {
+                    (
+                        e.epoch,
+                        if name == "train" {
+                            e.train_acc
+                        } else {
+                            e.test_acc
+                        },
+                    )
+                })
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.iter().copied(), &color))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE)
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
-}
 }

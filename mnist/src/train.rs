@@ -46,7 +46,12 @@ pub trait Observer<L> {
     ///
     /// # Errors
     /// A failure that must stop the run (such as a checkpoint that cannot be written).
-    fn on_evaluation(&mut self, evaluation: &Evaluation, history: &History, learner: &L) -> Result<(), String>;
+    fn on_evaluation(
+        &mut self,
+        evaluation: &Evaluation,
+        history: &History,
+        learner: &L,
+    ) -> Result<(), String>;
     /// Polled before each iteration; `true` stops the run (e.g. after Ctrl-C).
     fn should_stop(&self) -> bool;
 }
@@ -101,13 +106,16 @@ where
         let started = Instant::now();
         let batch = batch_indices(schedule.seed, step, n, schedule.batch_size);
         let x: Array2<T> = data.train.batch(&batch);
-        let labels: Vec<usize> = batch.iter().map(|&i| usize::from(data.train.labels()[i])).collect();
+        let labels: Vec<usize> = batch
+            .iter()
+            .map(|&i| usize::from(data.train.labels()[i]))
+            .collect();
         let loss = learner.step(x.view(), &labels).to_f64();
         timing.training += started.elapsed();
         history.losses.push(loss);
         observer.on_step(step, loss);
 
-        if step % schedule.eval_every == 0 {
+        if step.is_multiple_of(schedule.eval_every) {
             let started = Instant::now();
             let evaluation = Evaluation {
                 step,
@@ -132,7 +140,9 @@ pub fn accuracy<T: Float + From<u8>>(learner: &impl Learner<T>, split: &Split) -
         .step_by(EVAL_CHUNK)
         .map(|start| start..(start + EVAL_CHUNK).min(split.len()))
         .collect();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(chunks.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len().max(1));
     let correct_in = |ranges: &[std::ops::Range<usize>]| -> usize {
         ranges
             .iter()
@@ -153,7 +163,10 @@ pub fn accuracy<T: Float + From<u8>>(learner: &impl Learner<T>, split: &Split) -
             .chunks(per_worker)
             .map(|part| scope.spawn(move || correct_in(part)))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("evaluation thread panicked")).sum()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("evaluation thread panicked"))
+            .sum()
     });
     correct as f64 / split.len().max(1) as f64
 }

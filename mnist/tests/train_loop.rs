@@ -96,7 +96,10 @@ fn batches_are_drawn_with_replacement_uniformly() {
     let draws = batch_indices(3, 1, 10, 100_000);
     let mut counts = [0usize; 10];
     draws.iter().for_each(|&i| counts[i] += 1);
-    assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
+    assert!(
+        counts.iter().all(|&c| (9_000..11_000).contains(&c)),
+        "{counts:?}"
+    );
 }
 
 #[test]
@@ -104,7 +107,8 @@ fn evaluates_on_the_lecture_schedule() {
     let data = synthetic();
     let (mut learner, mut history) = (Counter { seen: vec![] }, History::default());
     let mut rec = Recorder::new(None);
-    let (outcome, _) = train::train(&mut learner, &data, &SCHEDULE, &mut history, &mut rec).unwrap();
+    let (outcome, _) =
+        train::train(&mut learner, &data, &SCHEDULE, &mut history, &mut rec).unwrap();
     assert_eq!(outcome, Outcome::Finished);
     assert_eq!(history.losses.len(), 30);
     let steps: Vec<(usize, usize)> = rec.evaluations.iter().map(|e| (e.step, e.epoch)).collect();
@@ -118,14 +122,34 @@ fn evaluates_on_the_lecture_schedule() {
 fn a_stopped_and_resumed_run_equals_an_uninterrupted_one() {
     let data = synthetic();
     let mut whole = (Counter { seen: vec![] }, History::default());
-    train::train(&mut whole.0, &data, &SCHEDULE, &mut whole.1, &mut Recorder::new(None)).unwrap();
+    train::train(
+        &mut whole.0,
+        &data,
+        &SCHEDULE,
+        &mut whole.1,
+        &mut Recorder::new(None),
+    )
+    .unwrap();
 
     let mut part = (Counter { seen: vec![] }, History::default());
-    let (outcome, _) =
-        train::train(&mut part.0, &data, &SCHEDULE, &mut part.1, &mut Recorder::new(Some(13))).unwrap();
+    let (outcome, _) = train::train(
+        &mut part.0,
+        &data,
+        &SCHEDULE,
+        &mut part.1,
+        &mut Recorder::new(Some(13)),
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::Stopped(13));
     assert_eq!(part.1.losses.len(), 13);
-    train::train(&mut part.0, &data, &SCHEDULE, &mut part.1, &mut Recorder::new(None)).unwrap();
+    train::train(
+        &mut part.0,
+        &data,
+        &SCHEDULE,
+        &mut part.1,
+        &mut Recorder::new(None),
+    )
+    .unwrap();
     assert_eq!(part, whole);
 }
 
@@ -182,9 +206,14 @@ fn a_failed_parameter_save_leaves_the_previous_checkpoint_intact() {
     let dir = run_dir();
     let config = RunConfig::default();
     checkpoint::save(dir.path(), &config, &some_history(600), write_params).unwrap();
-    let error = checkpoint::save(dir.path(), &config, &some_history(1200), |_| Err("disk full".into()))
-        .unwrap_err();
-    assert!(error.to_string().contains("params-001200.npz: disk full"), "{error}");
+    let error = checkpoint::save(dir.path(), &config, &some_history(1200), |_| {
+        Err("disk full".into())
+    })
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("params-001200.npz: disk full"),
+        "{error}"
+    );
     let state = checkpoint::read_state(dir.path()).unwrap();
     assert_eq!(state.history.losses.len(), 600);
     assert!(checkpoint::params_path(dir.path(), &state).exists());
@@ -197,9 +226,17 @@ fn a_corrupt_state_file_is_an_error_naming_it() {
     std::fs::create_dir_all(&cp).unwrap();
     std::fs::write(cp.join("state.json"), "{ not json").unwrap();
     let error = checkpoint::read_state(dir.path()).unwrap_err().to_string();
-    assert!(error.contains("state.json") && error.contains("not a valid checkpoint"), "{error}");
-    let missing = checkpoint::read_state(&dir.path().join("nowhere")).unwrap_err().to_string();
-    assert!(missing.contains("nowhere") && missing.contains("cannot read"), "{missing}");
+    assert!(
+        error.contains("state.json") && error.contains("not a valid checkpoint"),
+        "{error}"
+    );
+    let missing = checkpoint::read_state(&dir.path().join("nowhere"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.contains("nowhere") && missing.contains("cannot read"),
+        "{missing}"
+    );
 }
 
 #[test]
@@ -214,7 +251,10 @@ fn metric_files_hold_every_loss_and_evaluation() {
     let lines: Vec<&str> = jsonl.lines().collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[2], r#"{"loss":0.3333333333333333,"step":3}"#);
-    assert_eq!(lines[3], r#"{"step":3,"epoch":1,"train_acc":0.5,"test_acc":0.25}"#);
+    assert_eq!(
+        lines[3],
+        r#"{"step":3,"epoch":1,"train_acc":0.5,"test_acc":0.25}"#
+    );
 }
 
 #[test]
@@ -223,7 +263,10 @@ fn plots_are_written_as_svg_and_png() {
     mnist::plot::write_plots(&some_history(50), dir.path()).unwrap();
     for name in ["loss.svg", "accuracy.svg"] {
         let svg = std::fs::read_to_string(dir.path().join(name)).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("polyline"), "{name}");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("polyline"),
+            "{name}"
+        );
     }
     for name in ["loss.png", "accuracy.png"] {
         let png = std::fs::read(dir.path().join(name)).unwrap();

@@ -1,0 +1,163 @@
+//! The optimizers follow the lecture's (and, for Adam, PyTorch's) update formulas step by step, minimise a
+//! simple function, and check that gradients fit the parameters.
+
+use ndarray::{arr1, arr2, ArrayD};
+use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd};
+use nn::Params;
+
+fn params(w: &[f64], b: f64) -> Params<f64> {
+    [("w", arr1(w).into_dyn()), ("b", arr1(&[b]).into_dyn())]
+        .into_iter()
+        .collect()
+}
+
+/// The gradients of steps 1, 2, 3 for `params(&[1.0, -2.0], 0.5)`.
+fn gradient_sequence() -> Vec<Params<f64>> {
+    vec![
+        params(&[0.5, -1.0], 2.0),
+        params(&[0.25, 0.0], -1.0),
+        params(&[-0.5, 3.0], 0.1),
+    ]
+}
+
+/// Runs `optimizer` over [`gradient_sequence`] and compares every step with `expected(step, element, p, g)`,
+/// a plain scalar re-implementation that returns the new value of one element.
+fn check_steps(
+    optimizer: &mut dyn Optimizer<f64>,
+    mut expected: impl FnMut(usize, usize, f64, f64) -> f64,
+) {
+    let mut p = params(&[1.0, -2.0], 0.5);
+    let mut reference: Vec<f64> = vec![1.0, -2.0, 0.5];
+    for (step, grads) in gradient_sequence().iter().enumerate() {
+        optimizer.update(&mut p, grads);
+        let g: Vec<f64> = grads.iter().flat_map(|(_, a)| a.iter().copied()).collect();
+        for (k, r) in reference.iter_mut().enumerate() {
+            *r = expected(step + 1, k, *r, g[k]);
+        }
+        let got: Vec<f64> = p.iter().flat_map(|(_, a)| a.iter().copied()).collect();
+        for (a, b) in got.iter().zip(&reference) {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "step {}: {got:?} vs {reference:?}",
+                step + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn sgd_subtracts_the_learning_rate_times_the_gradient() {
+    check_steps(&mut Sgd::new(0.1), |_, _, p, g| p - 0.1 * g);
+}
+
+#[test]
+fn momentum_accumulates_a_velocity_from_zero() {
+    let mut v = [0.0; 3];
+    check_steps(&mut Momentum::new(0.1, 0.9), |_, k, p, g| {
+        v[k] = 0.9 * v[k] - 0.1 * g;
+        p + v[k]
+    });
+}
+
+#[test]
+fn adagrad_divides_by_the_root_of_the_summed_squared_gradients() {
+    let mut h = [0.0; 3];
+    check_steps(&mut AdaGrad::new(0.1), |_, k, p, g| {
+        h[k] += g * g;
+        p - 0.1 * g / (h[k].sqrt() + 1e-7)
+    });
+}
+
+#[test]
+fn adam_follows_pytorchs_bias_corrected_update() {
+    let (mut m, mut v) = ([0.0; 3], [0.0; 3]);
+    let (lr, b1, b2, eps) = (0.01, 0.9, 0.999, 1e-8);
+    check_steps(&mut Adam::new(lr), |t, k, p, g| {
+        m[k] = b1 * m[k] + (1.0 - b1) * g;
+        v[k] = b2 * v[k] + (1.0 - b2) * g * g;
+        let m_hat = m[k] / (1.0 - f64::powi(b1, t as i32));
+        let v_hat = v[k] / (1.0 - f64::powi(b2, t as i32));
+        p - lr * m_hat / (v_hat.sqrt() + eps)
+    });
+}
+
+#[test]
+fn adam_without_epsilon_equals_the_lectures_form() {
+    // The lecture: lr_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ); m += (1−β₁)(g − m); v += (1−β₂)(g² − v); p −= lr_t·m/√v.
+    let (mut m, mut v) = ([0.0; 3], [0.0; 3]);
+    let mut adam = Adam::new(0.01);
+    adam.eps = 0.0;
+    check_steps(&mut adam, |t, k, p, g| {
+        let lr_t = 0.01 * (1.0 - 0.999f64.powi(t as i32)).sqrt() / (1.0 - 0.9f64.powi(t as i32));
+        m[k] += (1.0 - 0.9) * (g - m[k]);
+        v[k] += (1.0 - 0.999) * (g * g - v[k]);
+        p - lr_t * m[k] / v[k].sqrt()
+    });
+    assert_eq!(adam.steps(), 3);
+}
+
+#[test]
+fn adams_first_step_moves_each_parameter_by_about_the_learning_rate() {
+    let mut p = params(&[1.0, -2.0], 0.5);
+    Adam::new(0.01).update(&mut p, &params(&[100.0, -0.001], 3.0));
+    let moved: Vec<f64> = (&p["w"] - &arr1(&[1.0, -2.0]).into_dyn())
+        .iter()
+        .copied()
+        .collect();
+    assert!(
+        (moved[0] + 0.01).abs() < 1e-8 && (moved[1] - 0.01).abs() < 1e-7,
+        "{moved:?}"
+    );
+}
+
+#[test]
+fn every_optimizer_minimises_a_quadratic_bowl() {
+    // f(W) = ½‖W − C‖², ∇f = W − C.
+    let target = arr2(&[[1.0, -2.0], [3.0, 0.5]]).into_dyn();
+    let optimizers: Vec<(&str, Box<dyn Optimizer<f64>>)> = vec![
+        ("SGD", Box::new(Sgd::new(0.1))),
+        ("Momentum", Box::new(Momentum::new(0.05, 0.9))),
+        ("AdaGrad", Box::new(AdaGrad::new(0.9))),
+        ("Adam", Box::new(Adam::new(0.1))),
+    ];
+    for (name, mut optimizer) in optimizers {
+        let mut p: Params<f64> = [("W", ArrayD::zeros(target.raw_dim()))]
+            .into_iter()
+            .collect();
+        for _ in 0..500 {
+            let grads: Params<f64> = [("W", &p["W"] - &target)].into_iter().collect();
+            optimizer.update(&mut p, &grads);
+        }
+        let error = (&p["W"] - &target)
+            .mapv(f64::abs)
+            .fold(0.0, |m: f64, &v| m.max(v));
+        assert!(error < 1e-3, "{name}: still {error} away");
+    }
+}
+
+#[test]
+#[should_panic(
+    expected = "Sgd: gradients [w [2], c [1]] do not match the parameters [w [2], b [1]]"
+)]
+fn an_optimizer_rejects_gradients_with_other_names() {
+    let grads: Params<f64> = [
+        ("w", arr1(&[0.0, 0.0]).into_dyn()),
+        ("c", arr1(&[0.0]).into_dyn()),
+    ]
+    .into_iter()
+    .collect();
+    Sgd::new(0.1).update(&mut params(&[1.0, 2.0], 0.0), &grads);
+}
+
+#[test]
+#[should_panic(
+    expected = "Adam: the state from earlier updates [w [2], b [1]] do not match the parameters [w [3], b [1]]"
+)]
+fn an_optimizer_rejects_parameters_that_changed_shape_after_its_state_was_made() {
+    let mut adam = Adam::new(0.1);
+    adam.update(&mut params(&[1.0, 2.0], 0.0), &params(&[1.0, 2.0], 0.0));
+    adam.update(
+        &mut params(&[1.0, 2.0, 3.0], 0.0),
+        &params(&[1.0, 2.0, 3.0], 0.0),
+    );
+}
