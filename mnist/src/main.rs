@@ -59,7 +59,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     lr: f64,
     /// Width of the hidden layer.
     #[arg(long, default_value_t = 50)]
