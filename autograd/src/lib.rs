@@ -18,8 +18,11 @@
 //! - Every backward rule is written once against [`Algebra`], evaluated by [`ArrayAlgebra`] (fast, first
 //!   order) or [`TapeAlgebra`] (recorded, higher order). [`CustomOp`] lets users add ops the same way.
 //! - [`gradcheck()`] compares analytic gradients with central differences in `f64`.
+//! - [`Tape::with_anomaly_detection`] finds the first NaN or infinity, forward or backward, and the line of code
+//!   that created the op (see [`AnomalyError`]).
 
 mod algebra;
+mod anomaly;
 mod arith;
 mod backward;
 mod custom;
@@ -33,6 +36,7 @@ mod value;
 mod var;
 
 pub use algebra::{Algebra, ArrayAlgebra, TapeAlgebra};
+pub use anomaly::{AnomalyError, NonFinite, Pass};
 pub use backward::{GradGraph, Gradients};
 pub use custom::{CustomOp, ErasedOp};
 pub use display::format_number;
