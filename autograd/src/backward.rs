@@ -20,7 +20,7 @@ use crate::{shape, Algebra, ArrayAlgebra, Float, IntoValue, Tape, TapeAlgebra, V
 type RuleOutput<V> = (SmallVec<[usize; 2]>, SmallVec<[bool; 2]>, InputGrads<V>);
 
 /// The two worlds a backward pass can run in.
-trait Sweep {
+pub(crate) trait Sweep {
     type V;
     /// Runs node `i`'s backward rule on its gradient `g`; `None` for leaves and constant nodes.
     fn rule(&self, i: usize, g: &Self::V) -> Option<RuleOutput<Self::V>>;
@@ -63,8 +63,8 @@ where
 }
 
 /// The first-order pass: plain arrays, read straight from the tape's nodes.
-struct ArraySweep<'a, T: Float> {
-    nodes: &'a [Node<T>],
+pub(crate) struct ArraySweep<'a, T: Float> {
+    pub(crate) nodes: &'a [Node<T>],
 }
 
 impl<T: Float> Sweep for ArraySweep<'_, T> {

@@ -45,6 +45,8 @@ pub struct Tape<T: Float = f32> {
     nodes: RefCell<Vec<Node<T>>>,
     names: RefCell<HashMap<usize, String>>,
     grad_enabled: Cell<bool>,
+    /// Node-id ranges marked as named groups, for graph drawings (see `graph.rs`).
+    pub(crate) groups: crate::graph::Groups,
     /// Anomaly detection: off, and then costing one flag test per node, unless switched on (see `anomaly.rs`).
     pub(crate) anomaly: crate::anomaly::Anomaly,
 }
@@ -86,6 +88,7 @@ impl<T: Float> Tape<T> {
             nodes: RefCell::new(Vec::new()),
             names: RefCell::new(HashMap::new()),
             grad_enabled: Cell::new(true),
+            groups: Default::default(),
             anomaly: Default::default(),
         }
     }
