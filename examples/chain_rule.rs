@@ -36,6 +36,7 @@ fn main() {
     assert_eq!(dz_dx.scalar(), 2.0 * (x0 + y0), "dz/dx must be 2(x + y)");
     assert_eq!(d2z_dx2, 2.0, "d2z/dx2 must be 2");
 
-    // The drawing shows the forward graph with first-order gradients (2t = 14 flowing back to x and y).
+    // The drawing shows the forward graph with first-order gradients: each use of t gets t = 7 back, which add
+    // up to 2t = 14 at t and flow on to x and y.
     files.write(&Dot::new(&tape).output(z).gradients(&z.backward()));
 }
