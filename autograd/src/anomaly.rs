@@ -7,8 +7,9 @@
 //! - **Forward**: a define-by-run op computes its value when it is called, and the call returns a [`Var`], so
 //!   there is no `Result` to return: the op **panics** at once, at the caller's line, with a message such as
 //!   `anomaly: log produced -inf at src/main.rs:12:17 (input shapes [3])`. Leaves are the user's data and are
-//!   not checked (a mask may hold `-inf`); an op fed a non-finite leaf is reported, and the message names the
-//!   input that already held the bad value.
+//!   not checked; the first op fed a non-finite leaf is reported, and the message names the input that already
+//!   held the bad value. Ops that make infinities on purpose (adding a `-inf` mask) are reported too: switch
+//!   detection off around them.
 //! - **Backward**: every gradient is checked as it is accumulated. [`Var::try_backward`] (and its `_with_seed`
 //!   and `_graph` siblings) return the first bad one as an [`AnomalyError`]; [`Var::backward`] panics with the
 //!   same message. The error names the op whose backward rule produced the gradient and where that op was
