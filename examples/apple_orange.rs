@@ -13,11 +13,15 @@
 //! An add node passes its gradient through unchanged; a multiply node sends each input the gradient times the
 //! *other* input.
 //!
-//! Run: `cargo run --example apple_orange`
+//! Run: `cargo run --example apple_orange`; add `--dot apple_orange.dot` or `--svg apple_orange.svg` to draw
+//! the graph with its forward values above the arrows and the gradients below (`docs/apple_orange.svg`).
 
-use autograd::{format_number as num, Tape};
+mod common;
+
+use autograd::{dot::Dot, format_number as num, Tape};
 
 fn main() {
+    let files = common::GraphFiles::from_args();
     let tape = Tape::<f64>::new();
     let apple = tape.var_named("apple", 100.0);
     let apple_num = tape.var_named("apple_num", 2.0);
@@ -27,7 +31,7 @@ fn main() {
 
     let apple_price = apple * apple_num;
     let orange_price = orange * orange_num;
-    let price = (apple_price + orange_price) * tax;
+    let price = ((apple_price + orange_price) * tax).set_name("price");
     let grads = price.backward();
 
     println!("price: {}", num(price.scalar()));
@@ -36,4 +40,6 @@ fn main() {
     println!("dOrange: {}", num(grads.scalar(orange)));
     println!("dOrange_num: {}", num(grads.scalar(orange_num)));
     println!("dTax: {}", num(grads.scalar(tax)));
+
+    files.write(&Dot::new(&tape).output(price).gradients(&grads));
 }

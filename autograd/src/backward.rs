@@ -11,6 +11,7 @@ use std::ops::Index;
 use ndarray::{ArrayD, ArrayViewD};
 use smallvec::SmallVec;
 
+use crate::anomaly::{or_panic, AnomalyError, Checker, Finite};
 use crate::ops::InputGrads;
 use crate::tape::Node;
 use crate::{shape, Algebra, ArrayAlgebra, Float, IntoValue, Tape, TapeAlgebra, Value, Var};
@@ -19,7 +20,7 @@ use crate::{shape, Algebra, ArrayAlgebra, Float, IntoValue, Tape, TapeAlgebra, V
 type RuleOutput<V> = (SmallVec<[usize; 2]>, SmallVec<[bool; 2]>, InputGrads<V>);
 
 /// The two worlds a backward pass can run in.
-trait Sweep {
+pub(crate) trait Sweep {
     type V;
     /// Runs node `i`'s backward rule on its gradient `g`; `None` for leaves and constant nodes.
     fn rule(&self, i: usize, g: &Self::V) -> Option<RuleOutput<Self::V>>;
@@ -29,8 +30,17 @@ trait Sweep {
     fn accumulate(&self, slot: &mut Option<Self::V>, g: Self::V);
 }
 
-/// The reverse loop: gradients of node `out` (seeded with `seed`) with respect to every node before it.
-fn sweep<S: Sweep>(s: &S, out: usize, seed: S::V) -> Vec<Option<S::V>> {
+/// The reverse loop: gradients of node `out` (seeded with `seed`) with respect to every node before it. With a
+/// `check` (anomaly detection), it stops at the first gradient that is not finite.
+fn sweep<T: Float, S: Sweep>(
+    s: &S,
+    out: usize,
+    seed: S::V,
+    check: Option<&Checker<'_, T>>,
+) -> Result<Vec<Option<S::V>>, AnomalyError>
+where
+    S::V: Finite,
+{
     let mut grads: Vec<Option<S::V>> = std::iter::repeat_with(|| None).take(out + 1).collect();
     grads[out] = Some(seed);
     for i in (0..=out).rev() {
@@ -43,15 +53,18 @@ fn sweep<S: Sweep>(s: &S, out: usize, seed: S::V) -> Vec<Option<S::V>> {
             if let (true, Some(gj)) = (need, gj) {
                 let gj = s.reduce_to(gj, j);
                 s.accumulate(&mut before[j], gj);
+                if let (Some(check), Some(acc)) = (check, &before[j]) {
+                    check.gradient(i, j, acc)?;
+                }
             }
         }
     }
-    grads
+    Ok(grads)
 }
 
 /// The first-order pass: plain arrays, read straight from the tape's nodes.
-struct ArraySweep<'a, T: Float> {
-    nodes: &'a [Node<T>],
+pub(crate) struct ArraySweep<'a, T: Float> {
+    pub(crate) nodes: &'a [Node<T>],
 }
 
 impl<T: Float> Sweep for ArraySweep<'_, T> {
@@ -288,29 +301,55 @@ impl<'t, T: Float> Var<'t, T> {
     /// Gradients of this one-element output (seeded with 1) with respect to every node it depends on.
     ///
     /// # Panics
-    /// When the output has more than one element: use [`backward_with_seed`](Var::backward_with_seed).
+    /// When the output has more than one element: use [`backward_with_seed`](Var::backward_with_seed). In
+    /// anomaly-detection mode, also at the first gradient that is NaN or infinite (see [`Var::try_backward`]).
     #[track_caller]
     pub fn backward(self) -> Gradients<T> {
+        or_panic(self.try_backward())
+    }
+
+    /// Like [`backward`](Var::backward), but in anomaly-detection mode
+    /// ([`Tape::set_anomaly_detection`]) the first gradient that is NaN or infinite stops the pass and is
+    /// returned as an error naming the op whose backward rule produced it and where that op was created.
+    /// With detection off it always succeeds.
+    ///
+    /// # Panics
+    /// When the output has more than one element.
+    #[track_caller]
+    pub fn try_backward(self) -> Result<Gradients<T>, AnomalyError> {
         self.check_scalar_output("backward");
         let seed = self.tape().with_node(self.id(), |n| n.value.ones_like());
-        self.backward_with_seed(seed)
+        self.try_backward_with_seed(seed)
     }
 
     /// The vector–Jacobian product: gradients of `sum(seed · self)`, for a seed of this node's shape.
     ///
     /// # Panics
-    /// When the seed's shape differs from the output's.
+    /// When the seed's shape differs from the output's; in anomaly-detection mode, as [`Var::backward`].
     #[track_caller]
     pub fn backward_with_seed(self, seed: impl IntoValue<T>) -> Gradients<T> {
+        or_panic(self.try_backward_with_seed(seed))
+    }
+
+    /// [`backward_with_seed`](Var::backward_with_seed), returning anomalies as [`Var::try_backward`] does.
+    ///
+    /// # Panics
+    /// When the seed's shape differs from the output's.
+    #[track_caller]
+    pub fn try_backward_with_seed(
+        self,
+        seed: impl IntoValue<T>,
+    ) -> Result<Gradients<T>, AnomalyError> {
         let seed = seed.into_value();
         self.check_seed_shape(seed.shape());
+        let check = Checker::new(self.tape());
         let grads = self
             .tape()
-            .with_nodes(|nodes| sweep(&ArraySweep { nodes }, self.id(), seed));
-        Gradients {
+            .with_nodes(|nodes| sweep(&ArraySweep { nodes }, self.id(), seed, check.as_ref()))?;
+        Ok(Gradients {
             tape: self.tape(),
             grads,
-        }
+        })
     }
 
     /// Like [`backward`](Var::backward), but each gradient is recorded as a node on the tape (PyTorch's
@@ -318,26 +357,55 @@ impl<'t, T: Float> Var<'t, T> {
     ///
     /// # Panics
     /// When the output has more than one element: use
-    /// [`backward_graph_with_seed`](Var::backward_graph_with_seed).
+    /// [`backward_graph_with_seed`](Var::backward_graph_with_seed); in anomaly-detection mode, as
+    /// [`Var::backward`].
     #[track_caller]
     pub fn backward_graph(self) -> GradGraph<'t, T> {
+        or_panic(self.try_backward_graph())
+    }
+
+    /// [`backward_graph`](Var::backward_graph), returning anomalies as [`Var::try_backward`] does.
+    ///
+    /// # Panics
+    /// When the output has more than one element.
+    #[track_caller]
+    pub fn try_backward_graph(self) -> Result<GradGraph<'t, T>, AnomalyError> {
         self.check_scalar_output("backward_graph");
         let seed = self.tape().with_node(self.id(), |n| n.value.ones_like());
-        self.backward_graph_with_seed(self.tape().constant(seed))
+        self.try_backward_graph_with_seed(self.tape().constant(seed))
     }
 
     /// The vector–Jacobian product as graph nodes, for a seed node of this node's shape (it may itself depend
     /// on variables).
     ///
     /// # Panics
-    /// When the seed's shape differs from the output's.
+    /// When the seed's shape differs from the output's; in anomaly-detection mode, as [`Var::backward`].
     #[track_caller]
     pub fn backward_graph_with_seed(self, seed: Var<'t, T>) -> GradGraph<'t, T> {
+        or_panic(self.try_backward_graph_with_seed(seed))
+    }
+
+    /// [`backward_graph_with_seed`](Var::backward_graph_with_seed), returning anomalies as
+    /// [`Var::try_backward`] does.
+    ///
+    /// # Panics
+    /// When the seed's shape differs from the output's.
+    #[track_caller]
+    pub fn try_backward_graph_with_seed(
+        self,
+        seed: Var<'t, T>,
+    ) -> Result<GradGraph<'t, T>, AnomalyError> {
         self.check_seed_shape(&seed.shape());
-        let grads = sweep(&TapeAlgebra::new(self.tape()), self.id(), seed);
-        GradGraph {
+        let check = Checker::new(self.tape());
+        let grads = sweep(
+            &TapeAlgebra::new(self.tape()),
+            self.id(),
+            seed,
+            check.as_ref(),
+        )?;
+        Ok(GradGraph {
             tape: self.tape(),
             grads,
-        }
+        })
     }
 }

@@ -18,14 +18,21 @@
 //! - Every backward rule is written once against [`Algebra`], evaluated by [`ArrayAlgebra`] (fast, first
 //!   order) or [`TapeAlgebra`] (recorded, higher order). [`CustomOp`] lets users add ops the same way.
 //! - [`gradcheck()`] compares analytic gradients with central differences in `f64`.
+//! - [`Tape::graph`] exports the recording as a [`petgraph`] graph; [`dot::Dot`] draws it with Graphviz, forward
+//!   values above each arrow and gradients below, as in the lecture; [`Tape::group`] names composed ops.
+//! - [`Tape::with_anomaly_detection`] finds the first NaN or infinity, forward or backward, and the line of code
+//!   that created the op (see [`AnomalyError`]).
 
 mod algebra;
+mod anomaly;
 mod arith;
 mod backward;
 mod custom;
 mod display;
+pub mod dot;
 mod float;
 pub mod gradcheck;
+pub mod graph;
 mod ops;
 pub mod shape;
 mod tape;
@@ -33,12 +40,14 @@ mod value;
 mod var;
 
 pub use algebra::{Algebra, ArrayAlgebra, TapeAlgebra};
+pub use anomaly::{AnomalyError, NonFinite, Pass};
 pub use backward::{GradGraph, Gradients};
 pub use custom::{CustomOp, ErasedOp};
 pub use display::format_number;
 pub use float::Float;
 pub use gradcheck::{gradcheck, GradCheck};
 pub use ops::{Binary, InputGrads, Op, Unary};
+pub use petgraph;
 pub use tape::{IntoValue, Tape};
 pub use value::Value;
 pub use var::Var;

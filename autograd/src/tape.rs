@@ -45,6 +45,10 @@ pub struct Tape<T: Float = f32> {
     nodes: RefCell<Vec<Node<T>>>,
     names: RefCell<HashMap<usize, String>>,
     grad_enabled: Cell<bool>,
+    /// Node-id ranges marked as named groups, for graph drawings (see `graph.rs`).
+    pub(crate) groups: crate::graph::Groups,
+    /// Anomaly detection: off, and then costing one flag test per node, unless switched on (see `anomaly.rs`).
+    pub(crate) anomaly: crate::anomaly::Anomaly,
 }
 
 /// Things that can become a node's value: a number (a 0-d tensor), any ndarray array or view, or a [`Value`].
@@ -84,6 +88,8 @@ impl<T: Float> Tape<T> {
             nodes: RefCell::new(Vec::new()),
             names: RefCell::new(HashMap::new()),
             grad_enabled: Cell::new(true),
+            groups: Default::default(),
+            anomaly: Default::default(),
         }
     }
 
@@ -187,7 +193,12 @@ impl<T: Float> Tape<T> {
             let values: SmallVec<[&Value<T>; 2]> =
                 inputs.iter().map(|&i| &nodes[i].value).collect();
             let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
-            (op.forward(&values), requires_grad)
+            let value = op.forward(&values);
+            if self.anomaly.is_enabled() {
+                self.anomaly
+                    .check_forward(nodes.len(), &op, &values, &value);
+            }
+            (value, requires_grad)
         };
         if !self.grad_enabled.get() {
             return self.leaf(value, false);
