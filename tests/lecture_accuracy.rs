@@ -7,20 +7,8 @@
 use mnist::config::{LayerChoice, RunConfig};
 use mnist::history::{Evaluation, History};
 use mnist::model::Model;
-use mnist::train::{self, Observer};
+use mnist::train::{self, Silent};
 use mnist::{mnist_dir_for_tests, Mnist};
-
-struct Quiet;
-
-impl Observer<Model<f32>> for Quiet {
-    fn on_step(&mut self, _: usize, _: f64) {}
-    fn on_evaluation(&mut self, _: &Evaluation, _: &History, _: &Model<f32>) -> Result<(), String> {
-        Ok(())
-    }
-    fn should_stop(&self) -> bool {
-        false
-    }
-}
 
 fn at_step_9600(data: &Mnist, layers: LayerChoice, seed: u64) -> Evaluation {
     let config = RunConfig {
@@ -35,7 +23,7 @@ fn at_step_9600(data: &Mnist, layers: LayerChoice, seed: u64) -> Evaluation {
         data,
         &config.schedule(),
         &mut history,
-        &mut Quiet,
+        &mut Silent,
     )
     .unwrap();
     assert_eq!(

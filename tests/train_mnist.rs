@@ -4,22 +4,10 @@
 //! Needs the data: `MNIST_DIR` (CI sets it); without it these tests fail in CI and are skipped locally.
 
 use mnist::config::{LayerChoice, RunConfig};
-use mnist::history::{Evaluation, History};
+use mnist::history::History;
 use mnist::model::Model;
-use mnist::train::{self, Observer};
+use mnist::train::{self, Silent};
 use mnist::{mnist_dir_for_tests, Mnist};
-
-struct Quiet;
-
-impl Observer<Model<f32>> for Quiet {
-    fn on_step(&mut self, _: usize, _: f64) {}
-    fn on_evaluation(&mut self, _: &Evaluation, _: &History, _: &Model<f32>) -> Result<(), String> {
-        Ok(())
-    }
-    fn should_stop(&self) -> bool {
-        false
-    }
-}
 
 fn one_epoch(data: &Mnist, layers: LayerChoice, seed: u64) -> History {
     let config = RunConfig {
@@ -35,7 +23,7 @@ fn one_epoch(data: &Mnist, layers: LayerChoice, seed: u64) -> History {
         data,
         &config.schedule(),
         &mut history,
-        &mut Quiet,
+        &mut Silent,
     )
     .unwrap();
     history
@@ -92,7 +80,7 @@ fn the_same_seed_gives_the_same_run() {
             &data,
             &config.schedule(),
             &mut history,
-            &mut Quiet,
+            &mut Silent,
         )
         .unwrap();
         history

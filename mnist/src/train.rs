@@ -56,6 +56,20 @@ pub trait Observer<L> {
     fn should_stop(&self) -> bool;
 }
 
+/// An observer that shows nothing, saves nothing and never stops the run (for tests and scripts).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl<L> Observer<L> for Silent {
+    fn on_step(&mut self, _step: usize, _loss: f64) {}
+    fn on_evaluation(&mut self, _: &Evaluation, _: &History, _: &L) -> Result<(), String> {
+        Ok(())
+    }
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
+
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
