@@ -7,8 +7,10 @@
 //!
 //! ```text
 //! cargo run --example sigmoid_compare
+//! cargo run --example sigmoid_compare -- --dot sigmoid   # also writes sigmoid-composed.dot, sigmoid-fused.dot
 //! ```
 
+use autograd::dot::Dot;
 use autograd::{Tape, Var};
 use ndarray::{Array2, ArrayD};
 use nn::layers::{composed, fused};
@@ -18,6 +20,8 @@ use rand::{Rng, SeedableRng};
 /// What one run of a sigmoid layer produced.
 struct Run {
     nodes: Vec<String>,
+    /// The graph with forward and backward values, in Graphviz DOT.
+    dot: String,
     y: ArrayD<f64>,
     dx: ArrayD<f64>,
 }
@@ -40,6 +44,7 @@ fn run(
         .collect();
     Run {
         nodes,
+        dot: Dot::new(&tape).output(y).gradients(&grads).render(),
         y: y.value(),
         dx: grads[xv].view().to_owned(),
     }
@@ -79,4 +84,23 @@ fn main() {
         "max |dx(composed) − dx(fused)| = {:.3e}",
         max_abs_diff(&composed.dx, &fused.dx)
     );
+
+    let mut args = std::env::args().skip(1);
+    match (args.next().as_deref(), args.next(), args.next()) {
+        (None, ..) => {}
+        (Some("--dot"), Some(prefix), None) => {
+            for (name, r) in [("composed", &composed), ("fused", &fused)] {
+                let path = format!("{prefix}-{name}.dot");
+                if let Err(e) = std::fs::write(&path, &r.dot) {
+                    eprintln!("error: {path}: {e}");
+                    std::process::exit(1);
+                }
+                println!("wrote {path}");
+            }
+        }
+        _ => {
+            eprintln!("usage: sigmoid_compare [--dot PREFIX]");
+            std::process::exit(2);
+        }
+    }
 }

@@ -22,9 +22,11 @@ pub fn relu<'t, T: Float>(x: Var<'t, T>) -> Var<'t, T> {
     x.relu()
 }
 
-/// Sigmoid as the lecture's four nodes: `×-1`, `exp`, `+1`, `1/x`.
+/// Sigmoid as the lecture's four nodes: `×-1`, `exp`, `+1`, `1/x`, recorded as the group `sigmoid` so a
+/// drawing can frame them or collapse them into one box.
 pub fn sigmoid<'t, T: Float>(x: Var<'t, T>) -> Var<'t, T> {
-    ((-x).exp() + T::one()).recip()
+    x.tape()
+        .group("sigmoid", || ((-x).exp() + T::one()).recip())
 }
 
 /// Affine, `x·W + b`: a `matmul` node and an `add` node broadcasting `b` over the batch. The bias gradient
