@@ -279,7 +279,7 @@ trait SaveParams {
 
 impl<T: Element> SaveParams for Model<T> {
     fn save_params(&self, path: &Path) -> Result<(), String> {
-        self.save(path)
+        self.save_checkpoint(path)
     }
 }
 

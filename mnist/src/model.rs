@@ -16,6 +16,9 @@ pub trait Element: Float + NpyFloat + From<u8> {}
 
 impl<T: Float + NpyFloat + From<u8>> Element for T {}
 
+/// The name prefix of the optimizer's arrays in a checkpoint's parameters file.
+const OPTIMIZER_PREFIX: &str = "optimizer.";
+
 /// MNIST's image size and number of classes.
 const INPUT: usize = 784;
 const CLASSES: usize = 10;
@@ -60,13 +63,26 @@ impl<T: Element> Model<T> {
         }
     }
 
-    /// A net for `config` with the parameters saved in `path` (to resume training).
+    /// A net for `config` with the parameters (and optimizer state, if saved) in `path`, to resume training.
     ///
     /// # Errors
     /// When the file cannot be read or does not hold this net's parameters.
     pub fn load(config: &RunConfig, path: &Path) -> Result<Self, String> {
         let mut model = Self::new(config);
-        let params = read_params::<T>(path)?;
+        let mut params = read_params::<T>(path)?;
+        let saved: Vec<String> = params
+            .names()
+            .filter(|n| n.starts_with(OPTIMIZER_PREFIX))
+            .map(str::to_owned)
+            .collect();
+        let state: Params<T> = saved
+            .iter()
+            .filter_map(|n| Some((&n[OPTIMIZER_PREFIX.len()..], params.remove(n)?)))
+            .collect();
+        model
+            .optimizer
+            .set_state(state)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if !params.same_layout(&model.net.params) {
             return Err(format!(
                 "{}: the parameters do not fit a 784-{}-10 net",
@@ -99,6 +115,19 @@ impl<T: Element> Model<T> {
             ..RunConfig::default()
         };
         Self::load(&config, path)
+    }
+
+    /// Saves the parameters and the optimizer's state (its arrays named `optimizer.…`) to `path`, so that
+    /// [`load`](Model::load) resumes training exactly.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save_checkpoint(&self, path: &Path) -> Result<(), String> {
+        let mut all = self.net.params.clone();
+        for (name, array) in self.optimizer.state().iter() {
+            all.insert(format!("{OPTIMIZER_PREFIX}{name}"), array.clone());
+        }
+        all.save_npz(path).map_err(|e| e.to_string())
     }
 
     /// Saves the parameters to `path` (`.npz`, written atomically).

@@ -28,6 +28,59 @@ pub trait Optimizer<T: Float> {
     /// # Panics
     /// When `grads` (or the state from earlier steps) does not have `params`'s names, order and shapes.
     fn update(&mut self, params: &mut Params<T>, grads: &Params<T>);
+
+    /// The state carried from one update to the next, as named arrays (`v.W1`, …; Adam adds its update count
+    /// as the 0-d array `step`), so that a checkpoint can save it. Empty for SGD and before the first update.
+    fn state(&self) -> Params<T> {
+        Params::new()
+    }
+
+    /// Restores a state returned by [`state`](Optimizer::state) (an empty one resets nothing).
+    ///
+    /// # Errors
+    /// When `state` holds arrays this optimizer does not keep.
+    fn set_state(&mut self, state: Params<T>) -> Result<(), String> {
+        match state.names().next() {
+            None => Ok(()),
+            Some(name) => Err(format!("unexpected optimizer state array {name}")),
+        }
+    }
+}
+
+/// `state`'s arrays with `prefix.` before their names.
+fn prefixed<T: Float>(
+    prefix: &str,
+    state: &Option<Params<T>>,
+) -> Vec<(String, ndarray::ArrayD<T>)> {
+    state
+        .iter()
+        .flat_map(|p| p.iter())
+        .map(|(name, a)| (format!("{prefix}.{name}"), a.clone()))
+        .collect()
+}
+
+/// Splits a saved state into the parts under each prefix (`v.W1` → part `v`, name `W1`).
+///
+/// # Errors
+/// When a name has none of the prefixes.
+fn split_state<T: Float, const N: usize>(
+    state: Params<T>,
+    prefixes: [&str; N],
+) -> Result<[Option<Params<T>>; N], String> {
+    let mut parts: [Option<Params<T>>; N] = std::array::from_fn(|_| None);
+    for (name, array) in state.iter() {
+        let (prefix, rest) = name
+            .split_once('.')
+            .ok_or_else(|| format!("unexpected optimizer state array {name}"))?;
+        let k = prefixes
+            .iter()
+            .position(|p| *p == prefix)
+            .ok_or_else(|| format!("unexpected optimizer state array {name}"))?;
+        parts[k]
+            .get_or_insert_with(Params::new)
+            .insert(rest, array.clone());
+    }
+    Ok(parts)
 }
 
 /// The optimizer state for `params`: allocated as zeros on first use, checked against `params` after that.
@@ -105,6 +158,15 @@ impl<T: Float> Optimizer<T> for Momentum<T> {
             });
         }
     }
+
+    fn state(&self) -> Params<T> {
+        prefixed("v", &self.v).into_iter().collect()
+    }
+
+    fn set_state(&mut self, state: Params<T>) -> Result<(), String> {
+        [self.v] = split_state(state, ["v"])?;
+        Ok(())
+    }
 }
 
 /// AdaGrad: `h ← h + dW²`, `W ← W − lr · dW / (√h + ε)`, with `h` starting at 0.
@@ -144,6 +206,15 @@ impl<T: Float> Optimizer<T> for AdaGrad<T> {
                 *p -= lr * g / (h.sqrt() + eps);
             });
         }
+    }
+
+    fn state(&self) -> Params<T> {
+        prefixed("h", &self.h).into_iter().collect()
+    }
+
+    fn set_state(&mut self, state: Params<T>) -> Result<(), String> {
+        [self.h] = split_state(state, ["h"])?;
+        Ok(())
     }
 }
 
@@ -210,5 +281,38 @@ impl<T: Float> Optimizer<T> for Adam<T> {
                 *p -= lr * (*m / correction1) / ((*v / correction2).sqrt() + eps);
             });
         }
+    }
+
+    fn state(&self) -> Params<T> {
+        let mut state: Params<T> = prefixed("m", &self.m)
+            .into_iter()
+            .chain(prefixed("v", &self.v))
+            .collect();
+        if self.step > 0 {
+            state.insert(
+                "step",
+                ndarray::arr0(T::lit(f64::from(self.step))).into_dyn(),
+            );
+        }
+        state
+    }
+
+    fn set_state(&mut self, mut state: Params<T>) -> Result<(), String> {
+        let step = state.remove("step");
+        [self.m, self.v] = split_state(state, ["m", "v"])?;
+        self.step = match step {
+            Some(s) if s.len() == 1 => s
+                .iter()
+                .next()
+                .map_or(0, |x| autograd::Float::to_f64(*x) as i32),
+            Some(s) => {
+                return Err(format!(
+                    "optimizer state step has shape {:?}, not one number",
+                    s.shape()
+                ))
+            }
+            None => 0,
+        };
+        Ok(())
     }
 }

@@ -47,6 +47,11 @@ impl<T> Params<T> {
         }
     }
 
+    /// Takes the array named `name` out (the others keep their order).
+    pub fn remove(&mut self, name: &str) -> Option<ArrayD<T>> {
+        self.position(name).map(|k| self.entries.remove(k).1)
+    }
+
     /// The array named `name`.
     pub fn get(&self, name: &str) -> Option<&ArrayD<T>> {
         self.position(name).map(|k| &self.entries[k].1)

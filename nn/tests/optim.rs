@@ -1,7 +1,7 @@
 //! The optimizers follow the lecture's (and, for Adam, PyTorch's) update formulas step by step, minimise a
 //! simple function, and check that gradients fit the parameters.
 
-use ndarray::{arr1, arr2, ArrayD};
+use ndarray::{arr1, arr2, array, ArrayD};
 use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd};
 use nn::Params;
 
@@ -160,4 +160,50 @@ fn an_optimizer_rejects_parameters_that_changed_shape_after_its_state_was_made()
         &mut params(&[1.0, 2.0, 3.0], 0.0),
         &params(&[1.0, 2.0, 3.0], 0.0),
     );
+}
+
+/// Saving an optimizer's state and restoring it into a fresh optimizer continues the run exactly.
+#[test]
+fn restored_state_continues_exactly_like_the_original() {
+    fn check(mut make: impl FnMut() -> Box<dyn Optimizer<f64>>) {
+        let grads = |k: f64| -> Params<f64> {
+            [
+                ("W", array![[0.3, -0.2], [0.1, 0.4]].into_dyn() * k),
+                ("b", array![0.5, -1.0].into_dyn() * k),
+            ]
+            .into_iter()
+            .collect()
+        };
+        let start: Params<f64> = [
+            ("W", array![[1.0, 2.0], [3.0, 4.0]].into_dyn()),
+            ("b", array![0.0, 1.0].into_dyn()),
+        ]
+        .into_iter()
+        .collect();
+        let (mut original, mut p1) = (make(), start.clone());
+        for k in 1..=3 {
+            original.update(&mut p1, &grads(f64::from(k)));
+        }
+        let (mut restored, mut p2) = (make(), p1.clone());
+        restored.set_state(original.state()).unwrap();
+        for k in 4..=6 {
+            original.update(&mut p1, &grads(f64::from(k)));
+            restored.update(&mut p2, &grads(f64::from(k)));
+        }
+        assert_eq!(p1, p2);
+    }
+    check(|| Box::new(Sgd::new(0.1)));
+    check(|| Box::new(Momentum::new(0.1, 0.9)));
+    check(|| Box::new(AdaGrad::new(0.1)));
+    check(|| Box::new(Adam::new(0.1)));
+}
+
+#[test]
+fn foreign_state_is_refused() {
+    let state: Params<f64> = [("x.W", array![1.0].into_dyn())].into_iter().collect();
+    assert!(Momentum::new(0.1, 0.9)
+        .set_state(state.clone())
+        .unwrap_err()
+        .contains("x.W"));
+    assert!(Sgd::new(0.1).set_state(state).is_err());
 }
