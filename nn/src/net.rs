@@ -1,12 +1,12 @@
 //! The lecture's two-layer net: `Affine1 → Relu1 → Affine2`, then `SoftmaxWithLoss`.
 
 use autograd::{Float, Tape, Var};
-use ndarray::{Array1, Array2, ArrayView2, Ix2};
+use ndarray::{Array1, Array2, ArrayView2, Ix1, Ix2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use crate::functions::argmax;
+use crate::functions::{self, argmax};
 use crate::{Labels, LayerKind, Params};
 
 /// One layer of the net before the loss, naming the parameters it uses.
@@ -138,18 +138,43 @@ impl<T: Float> TwoLayerNet<T> {
 
     /// The scores (before softmax) of a batch `x` (`N × input`): `N × output`.
     ///
+    /// Like the lecture's `predict`, this runs each layer's forward computation on plain arrays — no graph is
+    /// recorded and nothing is copied onto a tape — which makes it the fast path for evaluation. The values
+    /// are those of either layer kind (they agree to rounding).
+    ///
     /// # Panics
     /// When `x` is not `input` wide.
     #[track_caller]
     pub fn predict(&self, x: ArrayView2<'_, T>) -> Array2<T> {
-        let tape = Tape::inference();
-        let vars = on_tape(&tape, &self.params);
-        let scores = self.scores(&self.params, &vars, tape.constant_named("x", x));
-        scores.with_value(|y| {
-            y.into_dimensionality::<Ix2>()
-                .expect("scores are 2-D")
-                .to_owned()
-        })
+        let matrix = |name: &str| {
+            let Some(a) = self.params.get(name) else {
+                panic!("TwoLayerNet: no parameter named '{name}'")
+            };
+            a.view()
+        };
+        let mut h: Option<Array2<T>> = None;
+        for (_, layer) in &self.layers {
+            let input = h.as_ref().map_or_else(|| x.view(), |a| a.view());
+            h = Some(match *layer {
+                Layer::Affine { weight, bias } => {
+                    let w = matrix(weight)
+                        .into_dimensionality::<Ix2>()
+                        .expect("weights are 2-D");
+                    let b = matrix(bias)
+                        .into_dimensionality::<Ix1>()
+                        .expect("biases are 1-D");
+                    functions::affine(input, w, b)
+                }
+                Layer::Relu => match h.take() {
+                    Some(mut a) => {
+                        a.mapv_inplace(functions::relu);
+                        a
+                    }
+                    None => x.mapv(functions::relu),
+                },
+            });
+        }
+        h.unwrap_or_else(|| x.to_owned())
     }
 
     /// The mean cross-entropy loss of a batch `x` against labels `t`.
