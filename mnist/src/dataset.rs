@@ -63,6 +63,7 @@ impl Split {
         assert_eq!(images.ncols(), PIXELS, "images must be n x 784");
         assert_eq!(images.nrows(), labels.len(), "one label per image");
         assert!(labels.iter().all(|&l| l < 10), "labels must be digits");
+        let images = images.as_standard_layout().into_owned();
         Split { images, labels }
     }
 
@@ -145,12 +146,14 @@ impl Split {
         &self,
         rows: impl ExactSizeIterator<Item = usize>,
     ) -> Array2<F> {
-        let byte = <F as From<u8>>::from;
-        let scale: [F; 256] = std::array::from_fn(|v| byte(v as u8) / byte(u8::MAX));
+        let max = <F as From<u8>>::from(u8::MAX);
         let n = rows.len();
         let mut data = Vec::with_capacity(n * PIXELS);
+        let pixels = self.images.as_slice().expect("images are stored row-major");
         for i in rows {
-            data.extend(self.images.row(i).iter().map(|&p| scale[usize::from(p)]));
+            // A plain slice loop (exactly `p / 255` per pixel), which the compiler vectorises.
+            let row = &pixels[i * PIXELS..(i + 1) * PIXELS];
+            data.extend(row.iter().map(|&p| <F as From<u8>>::from(p) / max));
         }
         Array2::from_shape_vec((n, PIXELS), data).expect("n rows of 784 pixels")
     }
