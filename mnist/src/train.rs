@@ -4,6 +4,8 @@
 //! The loop is independent of the network: anything implementing [`Learner`] trains. Mini-batches are drawn
 //! with replacement (like `np.random.choice`) from a random stream that is a pure function of the seed and the
 //! step, so a run is reproducible and a resumed run draws exactly the batches the uninterrupted run would have.
+//! A second thread draws and converts the next mini-batches while the current one trains (so the two cores
+//! share the work); evaluations split the data across all cores.
 
 use std::time::{Duration, Instant};
 
@@ -112,37 +114,72 @@ where
     L: Learner<T>,
 {
     let mut timing = Timing::default();
-    let n = data.train.len();
-    for step in history.losses.len() + 1..=schedule.iterations {
-        if observer.should_stop() {
-            return Ok((Outcome::Stopped(step - 1), timing));
-        }
-        let started = Instant::now();
-        let batch = batch_indices(schedule.seed, step, n, schedule.batch_size);
-        let x: Array2<T> = data.train.batch(&batch);
-        let labels: Vec<usize> = batch
-            .iter()
-            .map(|&i| usize::from(data.train.labels()[i]))
-            .collect();
-        let loss = learner.step(x.view(), &labels).to_f64();
-        timing.training += started.elapsed();
-        history.losses.push(loss);
-        observer.on_step(step, loss);
-
-        if step.is_multiple_of(schedule.eval_every) {
+    let first = history.losses.len() + 1;
+    std::thread::scope(|scope| {
+        // Mini-batches are drawn and converted to floats on a second thread, two steps ahead, while this one
+        // computes; dropping the receiver (on return) ends the producer.
+        let (batches, next_batch) = std::sync::mpsc::sync_channel::<Batch<T>>(2);
+        scope.spawn(move || {
+            for step in first..=schedule.iterations {
+                if batches
+                    .send(Batch::draw(&data.train, schedule, step))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        for step in first..=schedule.iterations {
+            if observer.should_stop() {
+                return Ok((Outcome::Stopped(step - 1), timing));
+            }
             let started = Instant::now();
-            let evaluation = Evaluation {
-                step,
-                epoch: step / schedule.eval_every,
-                train_acc: accuracy(&*learner, &data.train),
-                test_acc: accuracy(&*learner, &data.test),
-            };
-            timing.evaluation += started.elapsed();
-            history.evaluations.push(evaluation);
-            observer.on_evaluation(&evaluation, history, learner)?;
+            let batch = next_batch
+                .recv()
+                .expect("the batch thread runs until the last step");
+            debug_assert_eq!(batch.step, step);
+            let loss = learner.step(batch.x.view(), &batch.labels).to_f64();
+            timing.training += started.elapsed();
+            history.losses.push(loss);
+            observer.on_step(step, loss);
+
+            if step.is_multiple_of(schedule.eval_every) {
+                let started = Instant::now();
+                let evaluation = Evaluation {
+                    step,
+                    epoch: step / schedule.eval_every,
+                    train_acc: accuracy(&*learner, &data.train),
+                    test_acc: accuracy(&*learner, &data.test),
+                };
+                timing.evaluation += started.elapsed();
+                history.evaluations.push(evaluation);
+                observer.on_evaluation(&evaluation, history, learner)?;
+            }
+        }
+        Ok((Outcome::Finished, timing))
+    })
+}
+
+/// Mini-batch `step`: its images as floats and its labels.
+struct Batch<T> {
+    step: usize,
+    x: Array2<T>,
+    labels: Vec<usize>,
+}
+
+impl<T: Float + From<u8>> Batch<T> {
+    fn draw(split: &Split, schedule: &Schedule, step: usize) -> Self {
+        let rows = batch_indices(schedule.seed, step, split.len(), schedule.batch_size);
+        let labels = rows
+            .iter()
+            .map(|&i| usize::from(split.labels()[i]))
+            .collect();
+        Batch {
+            step,
+            x: split.batch(&rows),
+            labels,
         }
     }
-    Ok((Outcome::Finished, timing))
 }
 
 /// Rows converted to floats at a time during evaluation (bounds the memory an evaluation needs).
