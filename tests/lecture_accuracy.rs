@@ -5,9 +5,8 @@
 //! Needs the data: `MNIST_DIR` (CI sets it); without it this test fails in CI and is skipped locally.
 
 use mnist::config::{LayerChoice, RunConfig};
-use mnist::history::{Evaluation, History};
-use mnist::model::Model;
-use mnist::train::{self, Silent};
+use mnist::history::Evaluation;
+use mnist::model::train_silently;
 use mnist::{mnist_dir_for_tests, Mnist};
 
 fn at_step_9600(data: &Mnist, layers: LayerChoice, seed: u64) -> Evaluation {
@@ -16,16 +15,7 @@ fn at_step_9600(data: &Mnist, layers: LayerChoice, seed: u64) -> Evaluation {
         seed,
         ..RunConfig::default()
     };
-    let mut model = Model::<f32>::new(&config);
-    let mut history = History::default();
-    train::train(
-        &mut model,
-        data,
-        &config.schedule(),
-        &mut history,
-        &mut Silent,
-    )
-    .unwrap();
+    let history = train_silently::<f32>(&config, data);
     assert_eq!(
         history.evaluations.len(),
         16,

@@ -5,8 +5,7 @@
 
 use mnist::config::{LayerChoice, RunConfig};
 use mnist::history::History;
-use mnist::model::Model;
-use mnist::train::{self, Silent};
+use mnist::model::train_silently;
 use mnist::{mnist_dir_for_tests, Mnist};
 
 fn one_epoch(data: &Mnist, layers: LayerChoice, seed: u64) -> History {
@@ -16,17 +15,7 @@ fn one_epoch(data: &Mnist, layers: LayerChoice, seed: u64) -> History {
         seed,
         ..RunConfig::default()
     };
-    let mut model = Model::<f32>::new(&config);
-    let mut history = History::default();
-    train::train(
-        &mut model,
-        data,
-        &config.schedule(),
-        &mut history,
-        &mut Silent,
-    )
-    .unwrap();
-    history
+    train_silently::<f32>(&config, data)
 }
 
 fn data() -> Option<Mnist> {
@@ -72,18 +61,6 @@ fn the_same_seed_gives_the_same_run() {
         seed: 5,
         ..RunConfig::default()
     };
-    let run = || {
-        let mut model = Model::<f32>::new(&config);
-        let mut history = History::default();
-        train::train(
-            &mut model,
-            &data,
-            &config.schedule(),
-            &mut history,
-            &mut Silent,
-        )
-        .unwrap();
-        history
-    };
+    let run = || train_silently::<f32>(&config, &data);
     assert_eq!(run(), run());
 }

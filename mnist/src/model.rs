@@ -9,7 +9,9 @@ use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd};
 use nn::{functions, LayerKind, Params, TwoLayerNet};
 
 use crate::config::{LayerChoice, OptimizerChoice, RunConfig};
-use crate::train::Learner;
+use crate::dataset::Mnist;
+use crate::history::History;
+use crate::train::{self, Learner, Silent};
 
 /// The element types the trainer works in (`f32`, `f64`): computable, savable as `.npy`, convertible from pixels.
 pub trait Element: Float + NpyFloat + From<u8> {}
@@ -163,4 +165,20 @@ impl<T: Element> Learner<T> for Model<T> {
             .map(functions::argmax)
             .collect()
     }
+}
+
+/// Trains a fresh model for `config` on `data` without any output (no progress, no files) and returns the run's
+/// history — for tests and scripts.
+pub fn train_silently<T: Element>(config: &RunConfig, data: &Mnist) -> History {
+    let mut model = Model::<T>::new(config);
+    let mut history = History::default();
+    train::train(
+        &mut model,
+        data,
+        &config.schedule(),
+        &mut history,
+        &mut Silent,
+    )
+    .expect("a silent run has no observer that can fail");
+    history
 }
