@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayRef, IxDyn, Zip};
 use smallvec::smallvec;
 
 use super::InputGrads;
@@ -150,11 +150,15 @@ impl Binary {
 
     #[track_caller]
     pub(crate) fn forward<T: Float>(self, a: &Value<T>, b: &Value<T>) -> Value<T> {
-        if let (Value::Scalar(x), Value::Scalar(y)) = (a, b) {
-            return Value::Scalar(self.eval(*x, *y));
+        let f = |x, y| self.eval(x, y);
+        match (a, b) {
+            (Value::Scalar(x), Value::Scalar(y)) => Value::Scalar(f(*x, *y)),
+            // Both of rank 1 or more, so the result is too: no 0-d check, no views.
+            (Value::Array(a), Value::Array(b)) => {
+                Value::Array(Box::new(zip_broadcast(self, a, b, f)))
+            }
+            _ => Value::from_array(zip_broadcast(self, &a.view(), &b.view(), f)),
         }
-        let (a, b) = (a.view(), b.view());
-        Value::from_array(zip_broadcast(self, &a, &b, |x, y| self.eval(x, y)))
     }
 
     fn eval<T: Float>(self, x: T, y: T) -> T {
@@ -228,14 +232,22 @@ impl fmt::Display for Binary {
 }
 
 /// Applies `f` element-wise to `a` and `b` broadcast together.
+///
+/// Operands of one shape, both in standard (row-major, contiguous) layout, take a plain loop over slices — no
+/// `Zip` setup and no layout analysis, which dominate for small tensors; the result reuses `a`'s shape.
 #[track_caller]
 fn zip_broadcast<T: Float, U: Copy>(
     op: Binary,
-    a: &ArrayViewD<'_, T>,
-    b: &ArrayViewD<'_, T>,
+    a: &ArrayRef<T, IxDyn>,
+    b: &ArrayRef<T, IxDyn>,
     f: impl Fn(T, T) -> U,
 ) -> ArrayD<U> {
     if a.shape() == b.shape() {
+        if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
+            let out: Vec<U> = x.iter().zip(y).map(|(&x, &y)| f(x, y)).collect();
+            // SAFETY: `out` has one element per element of `a`, laid out in standard order like `a`.
+            return unsafe { ArrayD::from_shape_vec_unchecked(a.raw_dim(), out) };
+        }
         return Zip::from(a).and(b).map_collect(|&x, &y| f(x, y));
     }
     let shape = broadcast_shapes(op.name(), a.shape(), b.shape());
