@@ -155,7 +155,15 @@ impl Binary {
             (Value::Scalar(x), Value::Scalar(y)) => Value::Scalar(f(*x, *y)),
             // Both of rank 1 or more, so the result is too: no 0-d check, no views.
             (Value::Array(a), Value::Array(b)) => {
-                Value::Array(Box::new(zip_broadcast(self, a, b, f)))
+                // One loop per op, with the op's `match` outside it, so that each loop is vectorised.
+                macro_rules! per_op {
+                    ($($op:ident),*) => {
+                        match self {
+                            $(Binary::$op => zip_broadcast(self, a, b, |x, y| Binary::$op.eval(x, y)),)*
+                        }
+                    };
+                }
+                Value::Array(Box::new(per_op!(Add, Sub, Mul, Div, Maximum, Minimum)))
             }
             _ => Value::from_array(zip_broadcast(self, &a.view(), &b.view(), f)),
         }
