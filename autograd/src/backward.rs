@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 
 use crate::anomaly::{or_panic, AnomalyError, Checker, Finite};
 use crate::ops::InputGrads;
-use crate::tape::Node;
+use crate::tape::{needs_of, values_of, Node};
 use crate::{shape, Algebra, ArrayAlgebra, Float, IntoValue, Tape, TapeAlgebra, Value, Var};
 
 /// What a backward rule produced for one node: its input ids, which of them need a gradient, and the grads.
@@ -75,15 +75,10 @@ impl<T: Float> Sweep for ArraySweep<'_, T> {
         if node.inputs.is_empty() || !node.requires_grad {
             return None;
         }
-        let x: SmallVec<[&Value<T>; 2]> =
-            node.inputs.iter().map(|&j| &self.nodes[j].value).collect();
-        let needs: SmallVec<[bool; 2]> = node
-            .inputs
-            .iter()
-            .map(|&j| self.nodes[j].requires_grad)
-            .collect();
+        let x = values_of(self.nodes, &node.inputs);
+        let needs = needs_of(self.nodes, &node.inputs);
         let grads = node.op.backward(&ArrayAlgebra, &x, &node.value, g, &needs);
-        Some((node.inputs.clone(), needs, grads))
+        Some((SmallVec::from_slice(&node.inputs), needs, grads))
     }
 
     fn reduce_to(&self, g: Value<T>, j: usize) -> Value<T> {
@@ -111,13 +106,9 @@ impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
         let tape = g.tape();
         let (op, inputs, needs) = tape.with_nodes(|nodes| {
             let node = &nodes[i];
-            let needs: SmallVec<[bool; 2]> = node
-                .inputs
-                .iter()
-                .map(|&j| nodes[j].requires_grad)
-                .collect();
+            let needs = needs_of(nodes, &node.inputs);
             (!node.inputs.is_empty() && node.requires_grad)
-                .then(|| (node.op.clone(), node.inputs.clone(), needs))
+                .then(|| (node.op.clone(), SmallVec::from_slice(&node.inputs), needs))
         })?;
         let x: SmallVec<[Var<'t, T>; 2]> = inputs.iter().map(|&j| tape.node(j)).collect();
         let x: SmallVec<[&Var<'t, T>; 2]> = x.iter().collect();
