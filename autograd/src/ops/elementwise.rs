@@ -159,7 +159,7 @@ impl Binary {
                 macro_rules! per_op {
                     ($($op:ident),*) => {
                         match self {
-                            $(Binary::$op => zip_broadcast(self, a, b, |x, y| Binary::$op.eval(x, y)),)*
+                            $(Binary::$op => zip_arrays(self, a, b, |x, y| Binary::$op.eval(x, y)),)*
                         }
                     };
                 }
@@ -239,10 +239,32 @@ impl fmt::Display for Binary {
     }
 }
 
+/// [`zip_broadcast`] for two owned arrays: when they have one shape and standard layout, the result starts as
+/// a clone of `a` (which copies its shape and strides instead of recomputing them) and is updated in place.
+#[track_caller]
+fn zip_arrays<T: Float>(
+    op: Binary,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    f: impl Fn(T, T) -> T,
+) -> ArrayD<T> {
+    if a.shape() == b.shape() && a.is_standard_layout() {
+        if let Some(y) = b.as_slice() {
+            let mut out = a.clone();
+            let x = out
+                .as_slice_mut()
+                .expect("a clone keeps the standard layout");
+            x.iter_mut().zip(y).for_each(|(x, &y)| *x = f(*x, y));
+            return out;
+        }
+    }
+    zip_broadcast(op, a, b, f)
+}
+
 /// Applies `f` element-wise to `a` and `b` broadcast together.
 ///
 /// Operands of one shape, both in standard (row-major, contiguous) layout, take a plain loop over slices — no
-/// `Zip` setup and no layout analysis, which dominate for small tensors; the result reuses `a`'s shape.
+/// `Zip` setup and no layout analysis, which dominate for small tensors.
 #[track_caller]
 fn zip_broadcast<T: Float, U: Copy>(
     op: Binary,
@@ -253,8 +275,8 @@ fn zip_broadcast<T: Float, U: Copy>(
     if a.shape() == b.shape() {
         if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
             let out: Vec<U> = x.iter().zip(y).map(|(&x, &y)| f(x, y)).collect();
-            // SAFETY: `out` has one element per element of `a`, laid out in standard order like `a`.
-            return unsafe { ArrayD::from_shape_vec_unchecked(a.raw_dim(), out) };
+            return ArrayD::from_shape_vec(a.raw_dim(), out)
+                .expect("one element per element of `a`");
         }
         return Zip::from(a).and(b).map_collect(|&x, &y| f(x, y));
     }
