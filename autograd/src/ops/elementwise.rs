@@ -248,14 +248,14 @@ fn zip_arrays<T: Float>(
     b: &ArrayD<T>,
     f: impl Fn(T, T) -> T,
 ) -> ArrayD<T> {
-    if a.shape() == b.shape() && a.is_standard_layout() {
+    if a.shape() == b.shape() {
         if let Some(y) = b.as_slice() {
+            // The clone has `a`'s strides, so its layout test is `a`'s.
             let mut out = a.clone();
-            let x = out
-                .as_slice_mut()
-                .expect("a clone keeps the standard layout");
-            x.iter_mut().zip(y).for_each(|(x, &y)| *x = f(*x, y));
-            return out;
+            if let Some(x) = out.as_slice_mut() {
+                x.iter_mut().zip(y).for_each(|(x, &y)| *x = f(*x, y));
+                return out;
+            }
         }
     }
     zip_broadcast(op, a, b, f)
