@@ -83,7 +83,9 @@ impl<T: Float> Sweep for ArraySweep<'_, T> {
 
     fn reduce_to(&self, g: Value<T>, j: usize) -> Value<T> {
         let target = self.nodes[j].value.shape();
-        if matches!(g, Value::Scalar(_)) && target.is_empty() || g.shape() == target {
+        if matches!(g, Value::Scalar(_)) && target.is_empty()
+            || shape::same_shape(g.shape(), target)
+        {
             g
         } else {
             Value::from_array(shape::sum_to(&g.view(), target))

@@ -6,7 +6,7 @@ use ndarray::{ArrayD, ArrayRef, IxDyn, Zip};
 use smallvec::smallvec;
 
 use super::InputGrads;
-use crate::shape::broadcast_shapes;
+use crate::shape::{broadcast_shapes, same_shape};
 use crate::{Algebra, Float, Value};
 
 /// An element-wise function of one operand.
@@ -248,7 +248,7 @@ fn zip_arrays<T: Float>(
     b: &ArrayD<T>,
     f: impl Fn(T, T) -> T,
 ) -> ArrayD<T> {
-    if a.shape() == b.shape() {
+    if same_shape(a.shape(), b.shape()) {
         if let Some(y) = b.as_slice() {
             // The clone has `a`'s strides, so its layout test is `a`'s.
             let mut out = a.clone();
@@ -272,7 +272,7 @@ fn zip_broadcast<T: Float, U: Copy>(
     b: &ArrayRef<T, IxDyn>,
     f: impl Fn(T, T) -> U,
 ) -> ArrayD<U> {
-    if a.shape() == b.shape() {
+    if same_shape(a.shape(), b.shape()) {
         if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
             let out: Vec<U> = x.iter().zip(y).map(|(&x, &y)| f(x, y)).collect();
             return ArrayD::from_shape_vec(a.raw_dim(), out)
