@@ -59,7 +59,22 @@ impl<T: Float> Unary<T> {
     pub(crate) fn forward(self, x: &Value<T>) -> Value<T> {
         match x {
             Value::Scalar(v) => Value::Scalar(self.eval(*v)),
-            Value::Array(a) => Value::from_array(a.mapv(|v| self.eval(v))),
+            Value::Array(a) => {
+                // One loop per op, with the op's `match` outside it, as for `Binary`.
+                macro_rules! per_op {
+                    ($($op:ident),* ; $($op_c:ident),*) => {
+                        match self {
+                            $(Unary::$op => a.mapv(|v| Unary::$op.eval(v)),)*
+                            $(Unary::$op_c(c) => a.mapv(|v| Unary::$op_c(c).eval(v)),)*
+                        }
+                    };
+                }
+                let y = per_op!(
+                    Neg, Exp, Log, Recip, Sqrt, Tanh, Relu, Abs;
+                    Powf, AddScalar, MulScalar, DivScalar
+                );
+                Value::Array(Box::new(y))
+            }
         }
     }
 
