@@ -1,10 +1,13 @@
 //! The element-wise fast paths (same-shape operands in standard layout, worked on as slices) against plain
-//! ndarray arithmetic, for every layout they must hand over to the general path.
+//! ndarray arithmetic, for every layout they must hand over to the general path; and the custom-op check that
+//! lets the backward pass take a number as a gradient without looking at the input.
 
 mod common;
 
-use autograd::Tape;
-use ndarray::{Array2, ArrayD, IxDyn, ShapeBuilder};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use autograd::{Algebra, CustomOp, Float, Tape};
+use ndarray::{Array2, ArrayD, ArrayViewD, IxDyn, ShapeBuilder};
 
 /// A 3 x 4 array with distinct entries, in standard layout, and the same array in column-major layout.
 fn layouts(seed: u64) -> [ArrayD<f64>; 2] {
@@ -77,4 +80,42 @@ fn broadcasting_and_numbers_are_unchanged() {
     );
     assert_eq!(grads.scalar(s), (m.value().sum() + 2.0 * row.value().sum()));
     assert!(grads.get(m).unwrap().iter().all(|&g| g == 2.0));
+}
+
+/// A custom op whose backward returns a number for an input of shape `[3]` (not a legal gradient).
+struct NumberGradient;
+
+impl<T: Float> CustomOp<T> for NumberGradient {
+    fn name(&self) -> &str {
+        "number_gradient"
+    }
+    fn forward(&self, x: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+        x[0].to_owned()
+    }
+    fn backward<A: Algebra<T>>(
+        &self,
+        alg: &A,
+        _x: &[&A::V],
+        _y: &A::V,
+        _g: &A::V,
+        _needs: &[bool],
+    ) -> Vec<Option<A::V>> {
+        vec![Some(alg.constant(T::one()))]
+    }
+}
+
+#[test]
+fn a_number_as_the_gradient_of_an_array_input_is_refused() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(ndarray::arr1(&[1.0, 2.0, 3.0]));
+    let y = x.custom(NumberGradient, &[]).sum();
+    let payload = catch_unwind(AssertUnwindSafe(|| drop(y.backward()))).expect_err("a panic");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        "custom op number_gradient: backward returned a number as the gradient of input 0, of shape [3]"
+    );
 }
