@@ -25,7 +25,7 @@ pub(crate) trait Sweep {
     /// Runs node `i`'s backward rule on its gradient `g`; `None` for leaves and constant nodes.
     fn rule(&self, i: usize, g: &Self::V) -> Option<RuleOutput<Self::V>>;
     /// Sums `g` back to the shape of node `j` where broadcasting widened it.
-    fn reduce_to(&self, g: Self::V, j: usize) -> Self::V;
+    fn reduce_to(&self, g: &mut Self::V, j: usize);
     /// Adds `g` into a gradient slot.
     fn accumulate(&self, slot: &mut Option<Self::V>, g: Self::V);
 }
@@ -50,8 +50,8 @@ where
             continue;
         };
         for ((j, need), gj) in inputs.into_iter().zip(needs).zip(input_grads) {
-            if let (true, Some(gj)) = (need, gj) {
-                let gj = s.reduce_to(gj, j);
+            if let (true, Some(mut gj)) = (need, gj) {
+                s.reduce_to(&mut gj, j);
                 s.accumulate(&mut before[j], gj);
                 if let (Some(check), Some(acc)) = (check, &before[j]) {
                     check.gradient(i, j, acc)?;
@@ -81,17 +81,15 @@ impl<T: Float> Sweep for ArraySweep<'_, T> {
         Some((SmallVec::from_slice(&node.inputs), needs, grads))
     }
 
-    fn reduce_to(&self, g: Value<T>, j: usize) -> Value<T> {
+    fn reduce_to(&self, g: &mut Value<T>, j: usize) {
         // A number needs no reduction: only a 0-d input can receive one (built-in rules keep to that, custom
         // ops are checked in `custom.rs`). Not reading node `j` here measurably speeds up scalar graphs.
         if let Value::Scalar(_) = g {
-            return g;
+            return;
         }
         let target = self.nodes[j].value.shape();
-        if shape::same_shape(g.shape(), target) {
-            g
-        } else {
-            Value::from_array(shape::sum_to(&g.view(), target))
+        if !shape::same_shape(g.shape(), target) {
+            *g = Value::from_array(shape::sum_to(&g.view(), target));
         }
     }
 
@@ -121,12 +119,10 @@ impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
         Some((inputs, needs, grads))
     }
 
-    fn reduce_to(&self, g: Var<'t, T>, j: usize) -> Var<'t, T> {
+    fn reduce_to(&self, g: &mut Var<'t, T>, j: usize) {
         let target = g.tape().node(j).shape();
-        if g.shape() == target {
-            g
-        } else {
-            self.sum_to(&g, &target)
+        if g.shape() != target {
+            *g = self.sum_to(g, &target);
         }
     }
 

@@ -418,7 +418,12 @@ impl<'d, 'a, T: Float> Render<'d, 'a, T> {
             };
             let per_input = inputs.into_iter().zip(needs).zip(grads);
             per_input
-                .map(|((j, need), gj)| gj.filter(|_| need).map(|gj| sweep.reduce_to(gj, j)))
+                .map(|((j, need), gj)| {
+                    gj.filter(|_| need).map(|mut gj| {
+                        sweep.reduce_to(&mut gj, j);
+                        gj
+                    })
+                })
                 .collect()
         })
     }
