@@ -12,20 +12,24 @@ use ndarray::{ArrayD, ArrayViewD};
 use smallvec::SmallVec;
 
 use crate::anomaly::{or_panic, AnomalyError, Checker, Finite};
-use crate::ops::InputGrads;
-use crate::tape::Node;
+use crate::tape::{needs_of, values_of, Node};
 use crate::{shape, Algebra, ArrayAlgebra, Float, IntoValue, Tape, TapeAlgebra, Value, Var};
-
-/// What a backward rule produced for one node: its input ids, which of them need a gradient, and the grads.
-type RuleOutput<V> = (SmallVec<[usize; 2]>, SmallVec<[bool; 2]>, InputGrads<V>);
 
 /// The two worlds a backward pass can run in.
 pub(crate) trait Sweep {
     type V;
-    /// Runs node `i`'s backward rule on its gradient `g`; `None` for leaves and constant nodes.
-    fn rule(&self, i: usize, g: &Self::V) -> Option<RuleOutput<Self::V>>;
+    /// Runs node `i`'s backward rule on its gradient `g` and hands each gradient it produced for an input that
+    /// needs one to `f`, as (input slot `k`, input node `j`, gradient), in input order. Does nothing for leaves
+    /// and constant nodes. (A callback rather than a returned list: moving small vectors out of the rule cost
+    /// store-forwarding stalls on every node.)
+    fn rule<E>(
+        &self,
+        i: usize,
+        g: &Self::V,
+        f: impl FnMut(usize, usize, Self::V) -> Result<(), E>,
+    ) -> Result<(), E>;
     /// Sums `g` back to the shape of node `j` where broadcasting widened it.
-    fn reduce_to(&self, g: Self::V, j: usize) -> Self::V;
+    fn reduce_to(&self, g: &mut Self::V, j: usize);
     /// Adds `g` into a gradient slot.
     fn accumulate(&self, slot: &mut Option<Self::V>, g: Self::V);
 }
@@ -46,18 +50,14 @@ where
     for i in (0..=out).rev() {
         let (before, rest) = grads.split_at_mut(i);
         let Some(g) = rest[0].as_ref() else { continue };
-        let Some((inputs, needs, input_grads)) = s.rule(i, g) else {
-            continue;
-        };
-        for ((j, need), gj) in inputs.into_iter().zip(needs).zip(input_grads) {
-            if let (true, Some(gj)) = (need, gj) {
-                let gj = s.reduce_to(gj, j);
-                s.accumulate(&mut before[j], gj);
-                if let (Some(check), Some(acc)) = (check, &before[j]) {
-                    check.gradient(i, j, acc)?;
-                }
+        s.rule(i, g, |_, j, mut gj| {
+            s.reduce_to(&mut gj, j);
+            s.accumulate(&mut before[j], gj);
+            if let (Some(check), Some(acc)) = (check, &before[j]) {
+                check.gradient(i, j, acc)?;
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(grads)
 }
@@ -70,28 +70,36 @@ pub(crate) struct ArraySweep<'a, T: Float> {
 impl<T: Float> Sweep for ArraySweep<'_, T> {
     type V = Value<T>;
 
-    fn rule(&self, i: usize, g: &Value<T>) -> Option<RuleOutput<Value<T>>> {
+    fn rule<E>(
+        &self,
+        i: usize,
+        g: &Value<T>,
+        mut f: impl FnMut(usize, usize, Value<T>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let node = &self.nodes[i];
         if node.inputs.is_empty() || !node.requires_grad {
-            return None;
+            return Ok(());
         }
-        let x: SmallVec<[&Value<T>; 2]> =
-            node.inputs.iter().map(|&j| &self.nodes[j].value).collect();
-        let needs: SmallVec<[bool; 2]> = node
-            .inputs
-            .iter()
-            .map(|&j| self.nodes[j].requires_grad)
-            .collect();
+        let x = values_of(self.nodes, &node.inputs);
+        let needs = needs_of(self.nodes, &node.inputs);
         let grads = node.op.backward(&ArrayAlgebra, &x, &node.value, g, &needs);
-        Some((node.inputs.clone(), needs, grads))
+        for (k, gj) in grads.into_iter().enumerate() {
+            if let (Some(gj), true) = (gj, needs[k]) {
+                f(k, node.inputs[k], gj)?;
+            }
+        }
+        Ok(())
     }
 
-    fn reduce_to(&self, g: Value<T>, j: usize) -> Value<T> {
+    fn reduce_to(&self, g: &mut Value<T>, j: usize) {
+        // A number needs no reduction: only a 0-d input can receive one (built-in rules keep to that, custom
+        // ops are checked in `custom.rs`). Not reading node `j` here measurably speeds up scalar graphs.
+        if let Value::Scalar(_) = g {
+            return;
+        }
         let target = self.nodes[j].value.shape();
-        if matches!(g, Value::Scalar(_)) && target.is_empty() || g.shape() == target {
-            g
-        } else {
-            Value::from_array(shape::sum_to(&g.view(), target))
+        if !shape::same_shape(g.shape(), target) {
+            *g = Value::from_array(shape::sum_to(&g.view(), target));
         }
     }
 
@@ -107,30 +115,37 @@ impl<T: Float> Sweep for ArraySweep<'_, T> {
 impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
     type V = Var<'t, T>;
 
-    fn rule(&self, i: usize, g: &Var<'t, T>) -> Option<RuleOutput<Var<'t, T>>> {
+    fn rule<E>(
+        &self,
+        i: usize,
+        g: &Var<'t, T>,
+        mut f: impl FnMut(usize, usize, Var<'t, T>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let tape = g.tape();
-        let (op, inputs, needs) = tape.with_nodes(|nodes| {
+        let Some((op, inputs, needs)) = tape.with_nodes(|nodes| {
             let node = &nodes[i];
-            let needs: SmallVec<[bool; 2]> = node
-                .inputs
-                .iter()
-                .map(|&j| nodes[j].requires_grad)
-                .collect();
+            let needs = needs_of(nodes, &node.inputs);
+            let inputs: SmallVec<[usize; 2]> = SmallVec::from_slice(&node.inputs);
             (!node.inputs.is_empty() && node.requires_grad)
-                .then(|| (node.op.clone(), node.inputs.clone(), needs))
-        })?;
+                .then(|| (node.op.clone(), inputs, needs))
+        }) else {
+            return Ok(());
+        };
         let x: SmallVec<[Var<'t, T>; 2]> = inputs.iter().map(|&j| tape.node(j)).collect();
         let x: SmallVec<[&Var<'t, T>; 2]> = x.iter().collect();
         let grads = op.backward(self, &x, &tape.node(i), g, &needs);
-        Some((inputs, needs, grads))
+        for (k, gj) in grads.into_iter().enumerate() {
+            if let (Some(gj), true) = (gj, needs[k]) {
+                f(k, inputs[k], gj)?;
+            }
+        }
+        Ok(())
     }
 
-    fn reduce_to(&self, g: Var<'t, T>, j: usize) -> Var<'t, T> {
+    fn reduce_to(&self, g: &mut Var<'t, T>, j: usize) {
         let target = g.tape().node(j).shape();
-        if g.shape() == target {
-            g
-        } else {
-            self.sum_to(&g, &target)
+        if g.shape() != target {
+            *g = self.sum_to(g, &target);
         }
     }
 

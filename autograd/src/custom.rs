@@ -109,7 +109,18 @@ impl<T: Float, O: CustomOp<T>> ErasedOp<T> for O {
         g: &Value<T>,
         needs: &[bool],
     ) -> InputGrads<Value<T>> {
-        checked(self, x.len(), self.backward(&ArrayAlgebra, x, y, g, needs))
+        let grads = checked(self, x.len(), self.backward(&ArrayAlgebra, x, y, g, needs));
+        // The backward pass takes a number as a gradient that needs no reduction to its input's shape, which
+        // holds only for a 0-d input; a number for a larger input is refused here, where the inputs are at hand.
+        for (k, (grad, input)) in grads.iter().zip(x).enumerate() {
+            if let (Some(Value::Scalar(_)), shape @ [_, ..]) = (grad, input.shape()) {
+                panic!(
+                    "custom op {}: backward returned a number as the gradient of input {k}, of shape {shape:?}",
+                    CustomOp::name(self)
+                );
+            }
+        }
+        grads
     }
 
     fn backward_tape<'t>(

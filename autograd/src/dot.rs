@@ -23,6 +23,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -406,20 +407,22 @@ impl<'d, 'a, T: Float> Render<'d, 'a, T> {
     }
 
     /// The gradients flowing back from node `id` into each of its inputs: its backward rule applied to its
-    /// gradient, summed to each input's shape, exactly as the backward pass computed them. Empty without one.
+    /// gradient, summed to each input's shape, exactly as the backward pass computed them; `None` where there is
+    /// none.
     fn input_gradients(&self, id: usize) -> Vec<Option<Value<T>>> {
         let Some(g) = self.gradient(id) else {
             return Vec::new();
         };
         self.dot.tape.with_nodes(|nodes| {
             let sweep = ArraySweep { nodes };
-            let Some((inputs, needs, grads)) = sweep.rule(id, g) else {
-                return Vec::new();
-            };
-            let per_input = inputs.into_iter().zip(needs).zip(grads);
-            per_input
-                .map(|((j, need), gj)| gj.filter(|_| need).map(|gj| sweep.reduce_to(gj, j)))
-                .collect()
+            let mut grads = vec![None; nodes[id].inputs.len()];
+            let done: Result<(), Infallible> = sweep.rule(id, g, |k, j, mut gj| {
+                sweep.reduce_to(&mut gj, j);
+                grads[k] = Some(gj);
+                Ok(())
+            });
+            let Ok(()) = done;
+            grads
         })
     }
 }

@@ -22,6 +22,30 @@ pub(crate) struct Node<T: Float> {
     pub(crate) requires_grad: bool,
 }
 
+/// The values of nodes `ids`, built directly for the usual one or two inputs (no `SmallVec` growth logic).
+pub(crate) fn values_of<'a, T: Float>(
+    nodes: &'a [Node<T>],
+    ids: &[usize],
+) -> SmallVec<[&'a Value<T>; 2]> {
+    match *ids {
+        [a] => {
+            let a = &nodes[a].value;
+            SmallVec::from_buf_and_len([a, a], 1)
+        }
+        [a, b] => SmallVec::from_buf([&nodes[a].value, &nodes[b].value]),
+        _ => ids.iter().map(|&i| &nodes[i].value).collect(),
+    }
+}
+
+/// Which of nodes `ids` require a gradient, built like [`values_of`].
+pub(crate) fn needs_of<T: Float>(nodes: &[Node<T>], ids: &[usize]) -> SmallVec<[bool; 2]> {
+    match *ids {
+        [a] => SmallVec::from_buf_and_len([nodes[a].requires_grad, false], 1),
+        [a, b] => SmallVec::from_buf([nodes[a].requires_grad, nodes[b].requires_grad]),
+        _ => ids.iter().map(|&i| nodes[i].requires_grad).collect(),
+    }
+}
+
 /// A recording of a computation, built as the code runs (define-by-run).
 ///
 /// Put inputs on it with [`var`](Tape::var) (differentiable) or [`constant`](Tape::constant); every operation on
@@ -190,8 +214,7 @@ impl<T: Float> Tape<T> {
     pub(crate) fn push(&self, op: Op<T>, inputs: &[usize]) -> Var<'_, T> {
         let (value, requires_grad) = {
             let nodes = self.nodes.borrow();
-            let values: SmallVec<[&Value<T>; 2]> =
-                inputs.iter().map(|&i| &nodes[i].value).collect();
+            let values = values_of(&nodes, inputs);
             let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
             let value = op.forward(&values);
             if self.anomaly.is_enabled() {
@@ -205,7 +228,7 @@ impl<T: Float> Tape<T> {
         }
         self.append(Node {
             op,
-            inputs: inputs.into(),
+            inputs: SmallVec::from_slice(inputs),
             value,
             requires_grad,
         })
@@ -214,7 +237,7 @@ impl<T: Float> Tape<T> {
     /// Runs `f` on the values of nodes `ids`.
     pub(crate) fn with_values<R>(&self, ids: &[usize], f: impl FnOnce(&[&Value<T>]) -> R) -> R {
         let nodes = self.nodes.borrow();
-        let values: SmallVec<[&Value<T>; 2]> = ids.iter().map(|&i| &nodes[i].value).collect();
+        let values = values_of(&nodes, ids);
         f(&values)
     }
 

@@ -8,6 +8,7 @@ use std::fmt;
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
+use crate::shape::same_shape;
 use crate::Float;
 
 /// A node's value or gradient: a number (0-d) held inline, or an array of any rank.
@@ -88,6 +89,13 @@ impl<T: Float> Value<T> {
     pub(crate) fn add_assign(&mut self, other: &Value<T>) {
         match (self, other) {
             (Value::Scalar(a), Value::Scalar(b)) => *a += *b,
+            // Same shape and both contiguous in standard order (the usual case): a plain loop over slices.
+            (Value::Array(a), Value::Array(b)) if same_shape(a.shape(), b.shape()) => {
+                match (a.as_slice_mut(), b.as_slice()) {
+                    (Some(x), Some(y)) => x.iter_mut().zip(y).for_each(|(x, &y)| *x += y),
+                    _ => **a += &**b,
+                }
+            }
             (Value::Array(a), b) => **a += &b.view(),
             (a @ Value::Scalar(_), b) => *a = Value::from_array(&a.view() + &b.view()),
         }

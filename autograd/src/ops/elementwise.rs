@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayRef, IxDyn, Zip};
 use smallvec::smallvec;
 
 use super::InputGrads;
-use crate::shape::broadcast_shapes;
+use crate::shape::{broadcast_shapes, same_shape};
 use crate::{Algebra, Float, Value};
 
 /// An element-wise function of one operand.
@@ -59,7 +59,22 @@ impl<T: Float> Unary<T> {
     pub(crate) fn forward(self, x: &Value<T>) -> Value<T> {
         match x {
             Value::Scalar(v) => Value::Scalar(self.eval(*v)),
-            Value::Array(a) => Value::from_array(a.mapv(|v| self.eval(v))),
+            Value::Array(a) => {
+                // One loop per op, with the op's `match` outside it, as for `Binary`.
+                macro_rules! per_op {
+                    ($($op:ident),* ; $($op_c:ident),*) => {
+                        match self {
+                            $(Unary::$op => a.mapv(|v| Unary::$op.eval(v)),)*
+                            $(Unary::$op_c(c) => a.mapv(|v| Unary::$op_c(c).eval(v)),)*
+                        }
+                    };
+                }
+                let y = per_op!(
+                    Neg, Exp, Log, Recip, Sqrt, Tanh, Relu, Abs;
+                    Powf, AddScalar, MulScalar, DivScalar
+                );
+                Value::Array(Box::new(y))
+            }
         }
     }
 
@@ -150,11 +165,23 @@ impl Binary {
 
     #[track_caller]
     pub(crate) fn forward<T: Float>(self, a: &Value<T>, b: &Value<T>) -> Value<T> {
-        if let (Value::Scalar(x), Value::Scalar(y)) = (a, b) {
-            return Value::Scalar(self.eval(*x, *y));
+        let f = |x, y| self.eval(x, y);
+        match (a, b) {
+            (Value::Scalar(x), Value::Scalar(y)) => Value::Scalar(f(*x, *y)),
+            // Both of rank 1 or more, so the result is too: no 0-d check, no views.
+            (Value::Array(a), Value::Array(b)) => {
+                // One loop per op, with the op's `match` outside it, so that each loop is vectorised.
+                macro_rules! per_op {
+                    ($($op:ident),*) => {
+                        match self {
+                            $(Binary::$op => zip_arrays(self, a, b, |x, y| Binary::$op.eval(x, y)),)*
+                        }
+                    };
+                }
+                Value::Array(Box::new(per_op!(Add, Sub, Mul, Div, Maximum, Minimum)))
+            }
+            _ => Value::from_array(zip_broadcast(self, &a.view(), &b.view(), f)),
         }
-        let (a, b) = (a.view(), b.view());
-        Value::from_array(zip_broadcast(self, &a, &b, |x, y| self.eval(x, y)))
     }
 
     fn eval<T: Float>(self, x: T, y: T) -> T {
@@ -227,15 +254,45 @@ impl fmt::Display for Binary {
     }
 }
 
+/// [`zip_broadcast`] for two owned arrays: when they have one shape and standard layout, the result starts as
+/// a clone of `a` (which copies its shape and strides instead of recomputing them) and is updated in place.
+#[track_caller]
+fn zip_arrays<T: Float>(
+    op: Binary,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    f: impl Fn(T, T) -> T,
+) -> ArrayD<T> {
+    if same_shape(a.shape(), b.shape()) {
+        if let Some(y) = b.as_slice() {
+            // The clone has `a`'s strides, so its layout test is `a`'s.
+            let mut out = a.clone();
+            if let Some(x) = out.as_slice_mut() {
+                x.iter_mut().zip(y).for_each(|(x, &y)| *x = f(*x, y));
+                return out;
+            }
+        }
+    }
+    zip_broadcast(op, a, b, f)
+}
+
 /// Applies `f` element-wise to `a` and `b` broadcast together.
+///
+/// Operands of one shape, both in standard (row-major, contiguous) layout, take a plain loop over slices — no
+/// `Zip` setup and no layout analysis, which dominate for small tensors.
 #[track_caller]
 fn zip_broadcast<T: Float, U: Copy>(
     op: Binary,
-    a: &ArrayViewD<'_, T>,
-    b: &ArrayViewD<'_, T>,
+    a: &ArrayRef<T, IxDyn>,
+    b: &ArrayRef<T, IxDyn>,
     f: impl Fn(T, T) -> U,
 ) -> ArrayD<U> {
-    if a.shape() == b.shape() {
+    if same_shape(a.shape(), b.shape()) {
+        if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
+            let out: Vec<U> = x.iter().zip(y).map(|(&x, &y)| f(x, y)).collect();
+            return ArrayD::from_shape_vec(a.raw_dim(), out)
+                .expect("one element per element of `a`");
+        }
         return Zip::from(a).and(b).map_collect(|&x, &y| f(x, y));
     }
     let shape = broadcast_shapes(op.name(), a.shape(), b.shape());

@@ -1,0 +1,121 @@
+//! The element-wise fast paths (same-shape operands in standard layout, worked on as slices) against plain
+//! ndarray arithmetic, for every layout they must hand over to the general path; and the custom-op check that
+//! lets the backward pass take a number as a gradient without looking at the input.
+
+mod common;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use autograd::{Algebra, CustomOp, Float, Tape};
+use ndarray::{Array2, ArrayD, ArrayViewD, IxDyn, ShapeBuilder};
+
+/// A 3 x 4 array with distinct entries, in standard layout, and the same array in column-major layout.
+fn layouts(seed: u64) -> [ArrayD<f64>; 2] {
+    let mut r = common::rng(seed);
+    let a = common::away_from_zero(&mut r, &[3, 4], 0.5, 2.0);
+    let mut f = ArrayD::zeros(IxDyn(&[3, 4]).f()); // column-major
+    f.assign(&a);
+    assert!(!f.is_standard_layout());
+    assert_eq!(a, f);
+    [a, f]
+}
+
+#[test]
+fn binary_ops_agree_with_ndarray_in_every_layout() {
+    for (x, y) in layouts(1)
+        .iter()
+        .flat_map(|x| layouts(2).map(|y| (x.clone(), y)))
+    {
+        let tape = Tape::<f64>::new();
+        let (a, b) = (tape.var(x.clone()), tape.var(y.clone()));
+        assert_eq!((a + b).value(), &x + &y);
+        assert_eq!((a - b).value(), &x - &y);
+        assert_eq!((a * b).value(), &x * &y);
+        assert_eq!((a / b).value(), &x / &y);
+        let max = ndarray::Zip::from(&x)
+            .and(&y)
+            .map_collect(|&p, &q| p.max(q));
+        assert_eq!(a.maximum(b).value(), max);
+    }
+}
+
+#[test]
+fn unary_ops_agree_with_ndarray_in_every_layout() {
+    for x in layouts(3) {
+        let tape = Tape::<f64>::new();
+        let a = tape.var(x.clone());
+        assert_eq!(a.exp().value(), x.mapv(f64::exp));
+        assert_eq!((a * 3.0).value(), x.mapv(|v| v * 3.0));
+        assert_eq!(a.relu().value(), x.mapv(|v| v.max(0.0)));
+    }
+}
+
+/// Gradients of both layouts are accumulated into one slot: `x` is used directly and through a transpose.
+#[test]
+fn gradients_accumulate_across_layouts() {
+    let [x, _] = layouts(4);
+    let tape = Tape::<f64>::new();
+    let a = tape.var(x.clone());
+    let w = tape.constant(Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f64));
+    let loss = (a * w).sum() + (a.t() * w.t()).sum() + (a * a).sum();
+    let grads = loss.backward();
+    let expected = &w.value() * 2.0 + &x * 2.0;
+    let got = grads.get(a).expect("a gradient");
+    assert!((&got - &expected).iter().all(|d| d.abs() < 1e-12));
+}
+
+/// Operands that broadcast, or of which one is a number, keep the general path.
+#[test]
+fn broadcasting_and_numbers_are_unchanged() {
+    let tape = Tape::<f64>::new();
+    let m = tape.var(Array2::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f64));
+    let row = tape.var(ndarray::arr1(&[1.0, 2.0, 3.0]));
+    let s = tape.var(2.0);
+    assert_eq!((m + row).value(), &m.value() + &row.value());
+    assert_eq!((m * s).value(), m.value().mapv(|v| v * 2.0));
+    let grads = ((m + row) * s).sum().backward();
+    assert_eq!(
+        grads.get(row).unwrap(),
+        ndarray::arr1(&[4.0, 4.0, 4.0]).into_dyn()
+    );
+    assert_eq!(grads.scalar(s), (m.value().sum() + 2.0 * row.value().sum()));
+    assert!(grads.get(m).unwrap().iter().all(|&g| g == 2.0));
+}
+
+/// A custom op whose backward returns a number for an input of shape `[3]` (not a legal gradient).
+struct NumberGradient;
+
+impl<T: Float> CustomOp<T> for NumberGradient {
+    fn name(&self) -> &str {
+        "number_gradient"
+    }
+    fn forward(&self, x: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+        x[0].to_owned()
+    }
+    fn backward<A: Algebra<T>>(
+        &self,
+        alg: &A,
+        _x: &[&A::V],
+        _y: &A::V,
+        _g: &A::V,
+        _needs: &[bool],
+    ) -> Vec<Option<A::V>> {
+        vec![Some(alg.constant(T::one()))]
+    }
+}
+
+#[test]
+fn a_number_as_the_gradient_of_an_array_input_is_refused() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(ndarray::arr1(&[1.0, 2.0, 3.0]));
+    let y = x.custom(NumberGradient, &[]).sum();
+    let payload = catch_unwind(AssertUnwindSafe(|| drop(y.backward()))).expect_err("a panic");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        "custom op number_gradient: backward returned a number as the gradient of input 0, of shape [3]"
+    );
+}
