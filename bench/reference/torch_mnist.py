@@ -14,6 +14,7 @@ import time
 START = time.perf_counter()  # before importing torch, so wall_s includes the import
 
 import json  # noqa: E402
+import os  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -29,6 +30,7 @@ ITERATIONS = 10_000
 EVAL_EVERY = 600  # one epoch: 60,000 / 100
 EVAL_CHUNK = 2_000  # rows converted to float at a time during evaluation (as the Rust trainer does)
 SEED = 0
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # the harness's --threads; 2 = this machine's cores
 
 
 def two_layer_net():
@@ -51,7 +53,7 @@ def accuracy(net, images, labels):
 
 
 def main():
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     torch.manual_seed(SEED)
 
     data = mnist_idx.load(mnist_idx.data_dir_from_args())
@@ -90,6 +92,7 @@ def main():
         "final_train_acc": train_acc,
         "final_test_acc": test_acc,
         "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
     }
     print(json.dumps(result))
 
