@@ -12,9 +12,11 @@ Needs only Python's standard library itself.
 
 --threads sets the references' thread count (PyTorch's set_num_threads, and OMP/OpenBLAS/MKL for NumPy's
 BLAS); the Rust trainer always trains on one thread and evaluates on all cores. Two-thread BLAS and OpenMP
-code slows down many times over when other processes compete for the two cores, so every run also reports
-how many cores other processes kept busy meanwhile (from /proc/stat, less the run's own CPU time): figures
-taken while that is well above 0 are not a fair comparison.
+code slows down many times over when other processes compete for the two cores, so every run also measures
+how many cores other processes kept busy meanwhile (from /proc/stat, less the run's own CPU time). Before each
+run the harness waits (up to --wait seconds) for the machine to be quiet, and a run during which others kept
+more than --max-busy cores busy is thrown away and run again (up to --retries times); a run kept in spite of
+that is marked in the output.
 """
 
 import argparse
@@ -48,6 +50,21 @@ def busy_cpu_seconds():
         return None
     idle = fields[3] + fields[4]  # idle + iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def others_busy(seconds):
+    """Cores busy over the next `seconds` (no child of ours runs meanwhile, so all of it is others')."""
+    before = busy_cpu_seconds()
+    time.sleep(seconds)
+    after = busy_cpu_seconds()
+    return 0.0 if before is None or after is None else (after - before) / seconds
+
+
+def wait_for_quiet(max_busy, max_wait):
+    """Waits until other processes keep at most max_busy cores busy over 3 s, or max_wait seconds pass."""
+    deadline = time.monotonic() + max_wait
+    while others_busy(3) > max_busy and time.monotonic() < deadline:
+        pass
 
 
 def run(cmd, env):
@@ -122,6 +139,11 @@ def main():
     parser.add_argument("--python", default=VENV_PYTHON if os.path.exists(VENV_PYTHON) else sys.executable,
                         help="interpreter for the references (default bench/.venv/bin/python if present)")
     parser.add_argument("--threads", type=int, default=2, help="threads of the references (default 2)")
+    parser.add_argument("--max-busy", type=float, default=0.25,
+                        help="cores other processes may keep busy during a run before it is run again (default 0.25)")
+    parser.add_argument("--retries", type=int, default=4, help="re-runs of a disturbed run (default 4)")
+    parser.add_argument("--wait", type=float, default=120,
+                        help="seconds to wait for a quiet machine before each run (default 120)")
     parser.add_argument("--no-build", action="store_true", help="use target/release/mnist as it is")
     args = parser.parse_args()
 
@@ -152,21 +174,29 @@ def main():
     print("\n" + "\n".join(f"- {line}" for line in versions + skipped))
 
     results = {name: [] for name in impls}
-    others = []
-    print(f"\nRuns ({args.rounds} rounds, alternating):\n")
+    others, discarded = [], 0
+    print(f"\nRuns ({args.rounds} rounds, alternating; 'others' = cores other processes kept busy meanwhile):\n")
     for round_no in range(1, args.rounds + 1):
         for name, (cmd, parse) in impls.items():
-            done = run(cmd, env)
-            if done["code"] != 0:
-                sys.exit(f"{name} failed (exit {done['code']}):\n{done['stdout']}\n{done['stderr']}")
-            row = dict(parse(done["stdout"]), wall_s=done["wall_s"], rss_mib=done["rss_mib"])
-            results[name].append(row)
-            if done["others_cores"] is not None:
-                others.append(done["others_cores"])
-            print(f"- round {round_no} {name:8} wall {row['wall_s']:7.2f} s  train {row['train_s']:7.2f} s  "
-                  f"eval {row['eval_s']:6.2f} s  peak RSS {row['rss_mib']:6.0f} MiB  "
-                  f"test acc {row['final_test_acc']:.4f}  (other processes: {done['others_cores'] or 0:.2f} cores)",
-                  flush=True)
+            for attempt in range(args.retries + 1):
+                wait_for_quiet(args.max_busy, args.wait)
+                done = run(cmd, env)
+                if done["code"] != 0:
+                    sys.exit(f"{name} failed (exit {done['code']}):\n{done['stdout']}\n{done['stderr']}")
+                row = dict(parse(done["stdout"]), wall_s=done["wall_s"], rss_mib=done["rss_mib"])
+                busy = done["others_cores"] or 0.0
+                disturbed = busy > args.max_busy
+                line = (f"round {round_no} {name:8} wall {row['wall_s']:7.2f} s  train {row['train_s']:7.2f} s  "
+                        f"eval {row['eval_s']:6.2f} s  peak RSS {row['rss_mib']:6.0f} MiB  "
+                        f"test acc {row['final_test_acc']:.4f}  others {busy:.2f}")
+                if disturbed and attempt < args.retries:
+                    discarded += 1
+                    print(f"- ~~{line}~~ (disturbed: run again)", flush=True)
+                    continue
+                print(f"- {line}{'  DISTURBED, kept' if disturbed else ''}", flush=True)
+                results[name].append(row)
+                others.append(busy)
+                break
     shutil.rmtree(out_dir, ignore_errors=True)
 
     columns = ("wall_s", "train_s", "eval_s", "rss_mib")
@@ -191,11 +221,11 @@ def main():
                 print(f"| {name} | {cells} |")
     if skipped:
         print("\n" + "\n".join(skipped))
-    if others:
-        print(f"\nCores kept busy by other processes during the runs: {min(others):.2f} to {max(others):.2f} "
-              f"(median {statistics.median(others):.2f}).")
-    if others and max(others) > 0.25:
-        print("WARNING: other processes were using the CPU during these runs; "
+    print(f"\nCores kept busy by other processes during the kept runs: {min(others):.2f} to {max(others):.2f}; "
+          f"{discarded} disturbed run(s) thrown away and run again.")
+    kept_disturbed = sum(b > args.max_busy for b in others)
+    if kept_disturbed:
+        print(f"WARNING: {kept_disturbed} kept run(s) had other processes using over {args.max_busy} cores; "
               "multi-threaded code suffers most. Re-run on an idle machine for fair figures.")
 
 
