@@ -117,12 +117,26 @@ def machine():
     return f"{model}, {cpus} cores"
 
 
-def check_python(python, module):
-    """None when `python -c 'import module'` works, else the reason it does not."""
-    done = subprocess.run([python, "-c", f"import {module}; print({module}.__version__)"],
-                          capture_output=True, text=True)
+# Prints the module's version, then (when threadpoolctl is installed) the BLAS/OpenMP libraries it loaded with
+# the kernel each chose, so that the table says which code NumPy's and PyTorch's matrix products ran.
+PROBE = """
+import {module}
+print({module}.__version__)
+try:
+    import threadpoolctl
+    print(", ".join(f"{{i['internal_api']}} {{i.get('architecture') or ''}}".strip()
+                    for i in threadpoolctl.threadpool_info()))
+except ImportError:
+    print("threadpoolctl not installed")
+"""
+
+
+def check_python(python, module, env):
+    """(None, version) when `python -c 'import module'` works, else (the reason it does not, None)."""
+    done = subprocess.run([python, "-c", PROBE.format(module=module)], capture_output=True, text=True, env=env)
     if done.returncode == 0:
-        return None, done.stdout.strip()
+        version, libraries = (done.stdout.strip().splitlines() + ["", ""])[:2]
+        return None, f"{version} ({libraries})"
     last = (done.stderr.strip().splitlines() or ["failed"])[-1]
     return f"`import {module}` failed with {python}: {last}", None
 
@@ -150,6 +164,11 @@ def main():
     threads = str(args.threads)
     env = dict(os.environ, MNIST_DIR=args.data_dir, BENCH_THREADS=threads, OMP_NUM_THREADS=threads,
                OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    # Some machines set these to pin OpenBLAS to an older kernel (Haswell, AVX2) for the sake of old builds;
+    # the pinned NumPy's OpenBLAS runs correctly with the kernel it picks itself (SkylakeX, AVX-512, here),
+    # and pinning would slow the NumPy reference down.
+    for pin in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        env.pop(pin, None)
     print(f"# MNIST comparison, {datetime.date.today().isoformat()}")
     print(f"\nMachine: {machine()}; load average at the start {os.getloadavg()[0]:.2f}")
 
@@ -165,7 +184,7 @@ def main():
                 f"evaluates on {os.cpu_count()})"]
     skipped = []
     for name, module, script in (("pytorch", "torch", "torch_mnist.py"), ("numpy", "numpy", "numpy_mnist.py")):
-        reason, version = check_python(args.python, module)
+        reason, version = check_python(args.python, module, env)
         if reason:
             skipped.append(f"{name} skipped: {reason} (run `bash bench/reference/setup.sh`)")
         else:

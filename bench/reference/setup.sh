@@ -11,12 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 NUMPY=numpy==2.4.6
+THREADPOOLCTL=threadpoolctl==3.6.0  # only to report which BLAS kernel the references run
 TORCH=torch==2.15.0
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet "$NUMPY"
+.venv/bin/python -m pip install --quiet "$NUMPY" "$THREADPOOLCTL"
 echo "installed $NUMPY into bench/.venv"
 if .venv/bin/python -m pip install --quiet "$TORCH"; then
     echo "installed $TORCH into bench/.venv"
