@@ -47,6 +47,8 @@ pub use display::format_number;
 pub use float::Float;
 pub use gradcheck::{gradcheck, GradCheck};
 pub use ops::linalg::product as matmul;
+#[cfg(feature = "rayon")]
+pub use ops::linalg::product_parallel as matmul_parallel;
 pub use ops::{Binary, InputGrads, Op, Unary};
 pub use petgraph;
 pub use tape::{IntoValue, Tape};

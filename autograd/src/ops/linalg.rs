@@ -61,6 +61,40 @@ pub(crate) fn matmul<T: Float>(
 /// When the inner dimensions differ.
 #[track_caller]
 pub fn product<T: Float>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Array2<T> {
+    product_with(a, b, gemm::Parallelism::None)
+}
+
+/// [`matmul`](crate::matmul) split over `threads` threads of rayon's global pool (the `rayon` feature).
+///
+/// The engine itself always multiplies on the calling thread: on the lecture's shapes (a few MFLOP per
+/// product) threads cost more than they save, and the MNIST trainer already keeps both cores busy (a batch
+/// thread while training, one evaluation chunk per core). This is for larger products; `cargo bench -p
+/// autograd --bench matmul --features rayon` measures both on the workload's shapes.
+///
+/// ```
+/// use ndarray::Array2;
+/// let a = Array2::from_shape_fn((300, 200), |(i, j)| (i + j) as f64);
+/// assert_eq!(autograd::matmul_parallel(&a.view(), &a.t(), 2), autograd::matmul(&a.view(), &a.t()));
+/// ```
+///
+/// # Panics
+/// When the inner dimensions differ.
+#[cfg(feature = "rayon")]
+#[track_caller]
+pub fn product_parallel<T: Float>(
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    threads: usize,
+) -> Array2<T> {
+    product_with(a, b, gemm::Parallelism::Rayon(threads.max(1)))
+}
+
+#[track_caller]
+fn product_with<T: Float>(
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    parallelism: gemm::Parallelism,
+) -> Array2<T> {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     if b.nrows() != k {
         panic!(
@@ -99,7 +133,7 @@ pub fn product<T: Float>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Array2
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
     c
