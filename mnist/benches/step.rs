@@ -1,10 +1,12 @@
-//! One training iteration of the lecture's net (784-50-10, batch 100, SGD) with fused and composed layers, and
-//! an evaluation chunk, on synthetic data of MNIST's shape (no data files needed).
+//! One training iteration of the lecture's net (784-50-10, batch 100, SGD) with fused and composed layers, an
+//! evaluation chunk, and the pixel conversion (u8 -> f32 / 255) of a mini-batch and of an evaluation chunk, on
+//! synthetic data of MNIST's shape (no data files needed).
 //!
 //! `cargo bench -p mnist --bench step`
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mnist::config::{LayerChoice, RunConfig};
+use mnist::dataset::Split;
 use mnist::model::Model;
 use mnist::train::Learner;
 use ndarray::Array2;
@@ -40,5 +42,24 @@ fn evaluation_chunk(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, training_step, evaluation_chunk);
+/// Each iteration converts the next batch or chunk, as the trainer does, so the bytes come from memory rather
+/// than from a cache that the previous iteration warmed.
+fn pixel_conversion(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(2);
+    let images = Array2::from_shape_fn((60_000, 784), |_| rng.random::<u8>());
+    let split = Split::new(images, vec![0; 60_000]);
+    let batches: Vec<Vec<usize>> = (0..600)
+        .map(|_| (0..100).map(|_| rng.random_range(0..60_000)).collect())
+        .collect();
+    let mut next = batches.iter().cycle();
+    c.bench_function("convert a mini-batch (100 random rows)", |b| {
+        b.iter(|| split.batch::<f32>(next.next().expect("cycles")))
+    });
+    let mut chunks = (0..30).map(|i| i * 2_000..(i + 1) * 2_000).cycle();
+    c.bench_function("convert an evaluation chunk (2,000 rows)", |b| {
+        b.iter(|| split.images_float::<f32>(chunks.next().expect("cycles")))
+    });
+}
+
+criterion_group!(benches, training_step, evaluation_chunk, pixel_conversion);
 criterion_main!(benches);

@@ -12,6 +12,7 @@ use num_traits::Float;
 use crate::error::{DataError, Result};
 use crate::files::MnistFile;
 use crate::idx::{self, COLS, PIXELS, ROWS};
+use crate::pixels;
 
 /// Number of classes (digits).
 pub const CLASSES: usize = 10;
@@ -146,15 +147,10 @@ impl Split {
         &self,
         rows: impl ExactSizeIterator<Item = usize>,
     ) -> Array2<F> {
-        let max = <F as From<u8>>::from(u8::MAX);
         let n = rows.len();
         let mut data = Vec::with_capacity(n * PIXELS);
         let pixels = self.images.as_slice().expect("images are stored row-major");
-        for i in rows {
-            // A plain slice loop (exactly `p / 255` per pixel), which the compiler vectorises.
-            let row = &pixels[i * PIXELS..(i + 1) * PIXELS];
-            data.extend(row.iter().map(|&p| <F as From<u8>>::from(p) / max));
-        }
+        pixels::scale_rows(pixels, rows, &mut data);
         Array2::from_shape_vec((n, PIXELS), data).expect("n rows of 784 pixels")
     }
 }

@@ -46,6 +46,7 @@ pub mod idx;
 pub mod image;
 pub mod locate;
 pub mod model;
+mod pixels;
 pub mod plot;
 pub mod train;
 
