@@ -7,8 +7,8 @@ Usage:
     perf script -i /tmp/perf.dwarf -F comm,tid,ip,sym > /tmp/perf.script
     python3 bench/perf_phases.py /tmp/perf.script
 
-Each sample goes to the first phase and the first kind whose pattern appears anywhere in its stack, so the
-shares add up to 100%. The patterns are names in this project and its dependencies; rename a function and
+Each sample goes to the first phase whose pattern appears anywhere in its stack, and to the kind of work of
+the innermost frame that some kind's pattern matches, so the shares add up to 100%. The patterns are names in this project and its dependencies; rename a function and
 the split needs the same change here.
 """
 
@@ -17,13 +17,13 @@ import sys
 
 PHASES = [
     ("evaluation (train::accuracy)", ["train::accuracy"]),
-    ("mini-batch gather, u8 -> f32 (rows_to_float on random rows)", ["rows_to_float<f32, core::iter::adapters::copied"]),
+    ("mini-batch gather, u8 -> f32 (rows_to_float on random rows)", ["Batch<T>::draw", "rows_to_float<f32, core::iter::adapters::copied"]),
     ("training step (forward, backward, SGD)", ["TwoLayerNet<T>::gradient", "Learner<T>>::step"]),
     ("loading the data", ["Mnist::load", "Split::load"]),
 ]
 KINDS = [
-    ("GEMM (matrixmultiply kernel + packing)", ["matrixmultiply"]),
-    ("u8 -> f32 conversion (rows_to_float)", ["rows_to_float"]),
+    ("GEMM (kernel + packing)", ["matrixmultiply", "gemm_f32::", "gemm_f64::", "gemm_common::"]),
+    ("u8 -> f32 conversion (rows_to_float)", ["rows_to_float", "pixels::scale_rows"]),
     ("inflate (zlib-rs)", ["zlib_rs", "flate2"]),
     ("array copies (to_owned, clone, memcpy)", ["to_owned", "to_vec", "memcpy", "memmove", "clone"]),
     ("element-wise (ndarray Zip, mapv, folds)", ["ndarray::zip", "Zip<", "mapv", "map_inplace", "zip_mut_with",
@@ -51,9 +51,20 @@ def stacks(path):
 
 
 def first_match(stack, table):
+    """The first entry of `table` with a pattern in any frame: for phases, which sit far out in the stack."""
     for name, patterns in table:
         if any(p in frame for frame in stack for p in patterns):
             return name
+    return "other"
+
+
+def innermost_match(stack, table):
+    """The entry matching the innermost frame that any entry matches: for kinds of work, so that a `fold` or
+    `clone` far out in the stack does not claim the GEMM kernel running at its top."""
+    for frame in stack:
+        for name, patterns in table:
+            if any(p in frame for p in patterns):
+                return name
     return "other"
 
 
@@ -62,7 +73,7 @@ def main():
     total = 0
     for stack in stacks(sys.argv[1]):
         total += 1
-        phase, kind = first_match(stack, PHASES), first_match(stack, KINDS)
+        phase, kind = first_match(stack, PHASES), innermost_match(stack, KINDS)
         counts[phase][kind] += 1
         counts["all phases"][kind] += 1
     print(f"{total} samples")
