@@ -170,7 +170,8 @@ impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
 /// assert_eq!(grads[x].to_string(), "6");              // the stored value
 /// ```
 pub struct Gradients<T: Float> {
-    tape: *const Tape<T>,
+    /// The serial number of the tape the gradients belong to (see `Tape::serial`).
+    tape: u64,
     grads: Vec<Option<Value<T>>>,
 }
 
@@ -178,7 +179,7 @@ impl<T: Float> Gradients<T> {
     #[track_caller]
     fn check_tape(&self, v: Var<'_, T>) {
         assert!(
-            std::ptr::eq(self.tape, v.tape()),
+            self.tape == v.tape().serial(),
             "gradient store queried with a handle from another tape"
         );
     }
@@ -362,7 +363,7 @@ impl<'t, T: Float> Var<'t, T> {
             .tape()
             .with_nodes(|nodes| sweep(&ArraySweep { nodes }, self.id(), seed, check.as_ref()))?;
         Ok(Gradients {
-            tape: self.tape(),
+            tape: self.tape().serial(),
             grads,
         })
     }

@@ -6,6 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{ArrayBase, Data, Dimension};
 use smallvec::SmallVec;
@@ -66,6 +67,9 @@ pub(crate) fn needs_of<T: Float>(nodes: &[Node<T>], ids: &[usize]) -> SmallVec<[
 /// assert!((grads.scalar(apple) - 2.2).abs() < 1e-12);
 /// ```
 pub struct Tape<T: Float = f32> {
+    /// A number no other tape of this process has, so that a gradient store can tell whether a handle comes
+    /// from its tape even after that tape is gone and another took its place in memory.
+    serial: u64,
     nodes: RefCell<Vec<Node<T>>>,
     names: RefCell<HashMap<usize, String>>,
     grad_enabled: Cell<bool>,
@@ -108,13 +112,20 @@ impl<T: Float> Default for Tape<T> {
 impl<T: Float> Tape<T> {
     /// An empty tape that records gradients.
     pub fn new() -> Self {
+        static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0);
         Tape {
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
             nodes: RefCell::new(Vec::new()),
             names: RefCell::new(HashMap::new()),
             grad_enabled: Cell::new(true),
             groups: Default::default(),
             anomaly: Default::default(),
         }
+    }
+
+    /// This tape's serial number, unique in the process.
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// A tape for inference: values are computed as usual but no graph is kept — every node is stored as a

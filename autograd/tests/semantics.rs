@@ -749,6 +749,29 @@ fn querying_gradients_with_a_handle_from_another_tape_panics() {
     let _ = grads.get(other);
 }
 
+/// A gradient store outlives its tape. A new tape that takes the old one's place in memory (as a boxed tape
+/// usually does) must still be told apart, or its node 0 would be answered with the old tape's gradient.
+#[test]
+fn a_gradient_store_rejects_handles_of_a_new_tape_at_its_old_tapes_address() {
+    let first = Box::new(Tape::<f64>::new());
+    let old_address: *const Tape<f64> = &*first;
+    let grads = {
+        let x = first.var(2.0);
+        (x * x).backward()
+    };
+    drop(first);
+    let second = Box::new(Tape::<f64>::new());
+    let same_address = std::ptr::eq(old_address, &*second);
+    let y = second.var(5.0);
+    let message = panic_message(|| {
+        let _ = grads.get(y);
+    });
+    assert_eq!(
+        message, "gradient store queried with a handle from another tape",
+        "(the new tape reused the old one's address: {same_address})"
+    );
+}
+
 /// A `GradGraph` must not answer for a node of another tape: node ids are only meaningful on their own tape.
 #[test]
 #[should_panic(expected = "gradient graph queried with a handle from another tape")]
