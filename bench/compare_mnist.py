@@ -1,17 +1,18 @@
-"""The lecture's MNIST run three ways, in one session: this project's Rust trainer, PyTorch and NumPy.
+"""The lecture's MNIST run four ways, in one session: this project's Rust trainer, PyTorch, NumPy and candle.
 
-Builds `mnist` in release, then runs N rounds, each round running every implementation once in turn
-(Rust, PyTorch, NumPy, then again), so that a change in the machine's load hits all of them alike. For each
+Builds `mnist` and the candle reference (bench/reference/candle_mnist, its own Cargo project) in release, then
+runs N rounds, each round running every implementation once in turn (Rust, PyTorch, NumPy, candle, then again), so that a change in the machine's load hits all of them alike. For each
 process it measures the wall time (from spawn to exit, so interpreter start-up, imports and data loading are
 included) and the peak resident memory (ru_maxrss from wait4), and reads the training and evaluation times
 and the final accuracies that the process prints. Prints a markdown table of the medians and the ratios.
 
 Usage: python3 bench/compare_mnist.py [--rounds N] [--threads N] [--data-dir DIR] [--python PATH] [--no-build]
-The references run with bench/.venv/bin/python (made by bench/reference/setup.sh) when it exists.
+The Python references run with bench/.venv/bin/python (made by bench/reference/setup.sh) when it exists; a
+reference whose library is missing, or that does not build, is skipped with the reason printed.
 Needs only Python's standard library itself.
 
---threads sets the references' thread count (PyTorch's set_num_threads, and OMP/OpenBLAS/MKL for NumPy's
-BLAS); the Rust trainer always trains on one thread and evaluates on all cores. Two-thread BLAS and OpenMP
+--threads sets the references' thread count (PyTorch's set_num_threads, OMP/OpenBLAS/MKL for NumPy's BLAS,
+RAYON_NUM_THREADS for candle); the Rust trainer always trains on one thread and evaluates on all cores. Two-thread BLAS and OpenMP
 code slows down many times over when other processes compete for the two cores, so every run also measures
 how many cores other processes kept busy meanwhile (from /proc/stat, less the run's own CPU time). Before each
 run the harness waits (up to --wait seconds) for the machine to be quiet, and a run during which others kept
@@ -141,6 +142,27 @@ def check_python(python, module, env):
     return f"`import {module}` failed with {python}: {last}", None
 
 
+CANDLE_DIR = os.path.join(REFERENCE, "candle_mnist")
+
+
+def build_candle(build):
+    """(None, binary, version) when the candle reference is built (or, without `build`, already there), else
+    (the reason it is not, None, None). It is a separate Cargo project with its own lock file and target/."""
+    binary = os.path.join(CANDLE_DIR, "target", "release", "candle_mnist")
+    if build:
+        print("Building: the candle reference (first time: a few minutes)", file=sys.stderr, flush=True)
+        done = subprocess.run(["cargo", "build", "--release", "--locked"], cwd=CANDLE_DIR,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+            return f"`cargo build` of bench/reference/candle_mnist failed: {last}", None, None
+    if not os.path.exists(binary):
+        return "bench/reference/candle_mnist is not built (run without --no-build)", None, None
+    with open(os.path.join(CANDLE_DIR, "Cargo.lock")) as lock:
+        version = re.search(r'name = "candle-core"\nversion = "([^"]+)"', lock.read())
+    return None, binary, version.group(1) if version else "?"
+
+
 def fmt_ratio(value, base):
     return f"{value / base:.2f}" if base else "–"
 
@@ -158,12 +180,13 @@ def main():
     parser.add_argument("--retries", type=int, default=4, help="re-runs of a disturbed run (default 4)")
     parser.add_argument("--wait", type=float, default=120,
                         help="seconds to wait for a quiet machine before each run (default 120)")
-    parser.add_argument("--no-build", action="store_true", help="use target/release/mnist as it is")
+    parser.add_argument("--no-build", action="store_true",
+                        help="use target/release/mnist and the candle reference as they are")
     args = parser.parse_args()
 
     threads = str(args.threads)
     env = dict(os.environ, MNIST_DIR=args.data_dir, BENCH_THREADS=threads, OMP_NUM_THREADS=threads,
-               OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+               OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads, RAYON_NUM_THREADS=threads)
     # Some machines set these to pin OpenBLAS to an older kernel (Haswell, AVX2) for the sake of old builds;
     # the pinned NumPy's OpenBLAS runs correctly with the kernel it picks itself (SkylakeX, AVX-512, here),
     # and pinning would slow the NumPy reference down.
@@ -190,6 +213,12 @@ def main():
         else:
             impls[name] = ([args.python, os.path.join(REFERENCE, script)], parse_json_line)
             versions.append(f"{name}: {module} {version}, Python {platform.python_version()}, {threads} thread(s)")
+    reason, candle_bin, version = build_candle(not args.no_build)
+    if reason:
+        skipped.append(f"candle skipped: {reason}")
+    else:
+        impls["candle"] = ([candle_bin], parse_json_line)
+        versions.append(f"candle: candle-core {version}, {rustc.split(' (')[0]}, {threads} thread(s) (rayon)")
     print("\n" + "\n".join(f"- {line}" for line in versions + skipped))
 
     results = {name: [] for name in impls}
@@ -228,7 +257,7 @@ def main():
         print(f"| {name} | {m['wall_s']:.2f} | {m['train_s']:.2f} | {m['eval_s']:.2f} | {m['rss_mib']:.0f} "
               f"| {last['final_train_acc']:.4f} | {last['final_test_acc']:.4f} |")
 
-    for base in ("pytorch", "numpy"):
+    for base in ("pytorch", "numpy", "candle"):
         if base not in med:
             continue
         print(f"\nRatios to {base} (this implementation's median / {base}'s; below 1 is faster or smaller):\n")
