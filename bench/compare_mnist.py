@@ -118,17 +118,25 @@ def machine():
     return f"{model}, {cpus} cores"
 
 
-# Prints the module's version, then (when threadpoolctl is installed) the BLAS/OpenMP libraries it loaded with
-# the kernel each chose, so that the table says which code NumPy's and PyTorch's matrix products ran.
+# Prints the module's version, then the BLAS it multiplies with: for torch its own build's BLAS (statically
+# linked, so invisible to threadpoolctl) and the CPU capability it dispatches to; for others, through
+# threadpoolctl (when installed), the BLAS/OpenMP libraries that came with the module itself (not those of
+# modules it imports, as torch imports numpy) and the kernel each chose.
 PROBE = """
+import os, re
 import {module}
 print({module}.__version__)
-try:
-    import threadpoolctl
-    print(", ".join(f"{{i['internal_api']}} {{i.get('architecture') or ''}}".strip()
-                    for i in threadpoolctl.threadpool_info()))
-except ImportError:
-    print("threadpoolctl not installed")
+if "{module}" == "torch":
+    blas = re.search(r"BLAS_INFO=(\\w+)", torch.__config__.show())
+    print(f"BLAS {{blas.group(1) if blas else '?'}}, CPU capability {{torch.backends.cpu.get_cpu_capability()}}")
+else:
+    try:
+        import threadpoolctl
+        home = os.path.dirname({module}.__file__)
+        own = [i for i in threadpoolctl.threadpool_info() if i["filepath"].startswith((home + os.sep, home + ".libs"))]
+        print(", ".join(f"{{i['internal_api']}} {{i.get('architecture') or ''}}".strip() for i in own) or "no BLAS seen")
+    except ImportError:
+        print("threadpoolctl not installed")
 """
 
 
@@ -143,6 +151,8 @@ def check_python(python, module, env):
 
 
 CANDLE_DIR = os.path.join(REFERENCE, "candle_mnist")
+# Builds go to each project's own target/, where the harness looks for the binaries.
+BUILD_ENV = {k: v for k, v in os.environ.items() if k != "CARGO_TARGET_DIR"}
 
 
 def build_candle(build):
@@ -152,7 +162,7 @@ def build_candle(build):
     if build:
         print("Building: the candle reference (first time: a few minutes)", file=sys.stderr, flush=True)
         done = subprocess.run(["cargo", "build", "--release", "--locked"], cwd=CANDLE_DIR,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=BUILD_ENV)
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["failed"])[-1]
             return f"`cargo build` of bench/reference/candle_mnist failed: {last}", None, None
@@ -190,14 +200,15 @@ def main():
     # Some machines set these to pin OpenBLAS to an older kernel (Haswell, AVX2) for the sake of old builds;
     # the pinned NumPy's OpenBLAS runs correctly with the kernel it picks itself (SkylakeX, AVX-512, here),
     # and pinning would slow the NumPy reference down.
-    for pin in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        env.pop(pin, None)
+    unpinned = [f"{pin}={env.pop(pin)}" for pin in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if pin in env]
     print(f"# MNIST comparison, {datetime.date.today().isoformat()}")
     print(f"\nMachine: {machine()}; load average at the start {os.getloadavg()[0]:.2f}")
+    if unpinned:
+        print(f"Unset for the references (OpenBLAS picks its own kernel): {', '.join(unpinned)}")
 
     if not args.no_build:
         print("Building: cargo build --release -p mnist", file=sys.stderr, flush=True)
-        subprocess.run(["cargo", "build", "--release", "-p", "mnist"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "-p", "mnist"], cwd=ROOT, check=True, env=BUILD_ENV)
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
 
     out_dir = tempfile.mkdtemp(prefix="compare_mnist_")

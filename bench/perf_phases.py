@@ -25,7 +25,7 @@ KINDS = [
     ("GEMM (kernel + packing)", ["matrixmultiply", "gemm_f32::", "gemm_f64::", "gemm_common::"]),
     ("u8 -> f32 conversion (rows_to_float)", ["rows_to_float", "pixels::scale_rows"]),
     ("inflate (zlib-rs)", ["zlib_rs", "flate2"]),
-    ("array copies (to_owned, clone, memcpy)", ["to_owned", "to_vec", "memcpy", "memmove", "clone"]),
+    ("array copies (to_owned, clone, memcpy)", ["to_owned", "to_vec", "memcpy", "memmove", "::clone"]),
     ("element-wise (ndarray Zip, mapv, folds)", ["ndarray::zip", "Zip<", "mapv", "map_inplace", "zip_mut_with",
                                                  "for_each", "fold"]),
     ("allocator", ["malloc", "free", "realloc", "alloc::alloc"]),

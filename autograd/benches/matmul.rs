@@ -8,14 +8,17 @@
 //! cargo bench -p autograd --bench matmul --features rayon                   # + the engine on 2 threads
 //! ```
 //!
+//! Features combine (`--features openblas,rayon`). OpenBLAS runs on `OPENBLAS_NUM_THREADS` threads (all cores
+//! by default) with the kernel it picks unless `OPENBLAS_CORETYPE` pins one; `bench/README.md` gives the
+//! settings behind its table. The `openblas` feature makes `dot` call OpenBLAS for the whole build, tests
+//! included, and needs `libopenblas-dev`. gemm splits a product over threads only when it is large enough, so
+//! the smallest product here stays on one thread even with `rayon`.
+//!
 //! Throughput is in floating-point operations (2·m·k·n per product), so criterion's "elem/s" reads as FLOP/s.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::{Array2, ArrayView2};
 use rand::{rngs::StdRng, Rng, SeedableRng};
-
-#[cfg(feature = "openblas")]
-extern crate blas_src;
 
 /// What ndarray's `dot` runs on in this build.
 const DOT: &str = if cfg!(feature = "openblas") {
@@ -73,7 +76,7 @@ fn cases() -> Vec<Case> {
     };
     vec![
         case("x·W1 [100,784]·[784,50]", (100, 784), false, 50),
-        case("xᵀ·g [784,100]ᵀ·[100,50]", (784, 100), true, 50),
+        case("xᵀ·g [100,784]ᵀ·[100,50]", (784, 100), true, 50),
         case("h·W2 [100,50]·[50,10]", (100, 50), false, 10),
         case("eval x·W1 [2000,784]·[784,50]", (2000, 784), false, 50),
     ]
@@ -91,6 +94,13 @@ fn backends(c: &mut Criterion) {
         assert!(
             worst < 1e-3,
             "{}: engine and dot differ by {worst}",
+            case.name
+        );
+        #[cfg(feature = "rayon")]
+        assert_eq!(
+            autograd::matmul_parallel(&a, &b, 2),
+            engine,
+            "{}: the engine on 2 threads differs from 1 thread",
             case.name
         );
 

@@ -1,6 +1,7 @@
 //! Primitive ops at the MNIST workload's shapes (batch 100, 784-50-10): each recorded on a fresh tape with its
-//! inputs, then differentiated (`backward` of the sum of its output), so one iteration is what the op costs
-//! a training step, forward and backward.
+//! inputs, then differentiated (`backward` of the sum of its output). One iteration is the op's forward and
+//! backward plus fixed costs a training step does not always pay: copying the inputs onto a new tape, the
+//! `sum` node and its seed.
 //!
 //! `cargo bench -p autograd --bench ops`
 

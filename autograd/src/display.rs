@@ -3,7 +3,9 @@
 use crate::Float;
 
 /// Formats `x` rounded to 10 significant digits for `f64` and 7 for `f32` (as many as an `f32` holds), without
-/// trailing zeros (`220`, `2.2`, `1.5e-12`).
+/// trailing zeros (`220`, `2.2`, `1.5e-12`). Numbers from 1e-4 up to 1e16 are written out in positional notation,
+/// so a whole number of more digits than that prints in full, as the exact value it holds
+/// (`123456789f32` prints `123456792`).
 ///
 /// Rounding hides the last-bit artefacts of binary floating point (`1.1 * 3.0 = 3.3000000000000003`), which is
 /// what a reader of a printed gradient or a graph drawing wants.

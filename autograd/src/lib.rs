@@ -47,6 +47,10 @@ pub use display::format_number;
 pub use float::Float;
 pub use gradcheck::{gradcheck, GradCheck};
 pub use ops::linalg::product as matmul;
+// With the bench-only `openblas` feature, ndarray's `dot` calls CBLAS for the whole build: linking the BLAS
+// from here makes every target of every crate that uses `dot` link, not only the matmul bench.
+#[cfg(feature = "openblas")]
+extern crate blas_src;
 #[cfg(feature = "rayon")]
 pub use ops::linalg::product_parallel as matmul_parallel;
 pub use ops::{Binary, InputGrads, Op, Unary};

@@ -70,29 +70,62 @@ fn scale_rows_portable<F: num_traits::Float + From<u8>>(
 mod tests {
     use super::*;
 
-    /// Every byte value, through whichever version this processor runs, equals the plain division.
-    #[test]
-    fn every_byte_value_converts_exactly() {
+    /// Runs `convert` on rows holding every byte value (row 0 twice, for f32) and checks each float against the
+    /// plain division, bit for bit.
+    fn check_exact(name: &str, convert: impl Fn(&[u8], &mut Vec<f32>, &mut Vec<f64>)) {
         let pixels: Vec<u8> = (0..PIXELS).map(|i| (i % 256) as u8).collect();
-        let mut f32s = Vec::new();
-        scale_rows::<f32>(&pixels, [0, 0].into_iter(), &mut f32s);
-        let mut f64s = Vec::new();
-        scale_rows::<f64>(&pixels, std::iter::once(0), &mut f64s);
-        assert_eq!(f32s.len(), 2 * PIXELS);
+        let (mut f32s, mut f64s) = (Vec::new(), Vec::new());
+        convert(&pixels, &mut f32s, &mut f64s);
+        assert_eq!((f32s.len(), f64s.len()), (2 * PIXELS, PIXELS), "{name}");
         for (i, &p) in pixels.iter().chain(&pixels).enumerate() {
+            let expected = f32::from(p) / 255.0;
             assert_eq!(
                 f32s[i].to_bits(),
-                (f32::from(p) / 255.0).to_bits(),
-                "f32, byte {p}"
+                expected.to_bits(),
+                "{name}, f32, byte {p}"
             );
         }
         for (i, &p) in pixels.iter().enumerate() {
+            let expected = f64::from(p) / 255.0;
             assert_eq!(
                 f64s[i].to_bits(),
-                (f64::from(p) / 255.0).to_bits(),
-                "f64, byte {p}"
+                expected.to_bits(),
+                "{name}, f64, byte {p}"
             );
         }
-        assert_eq!((f32s[255], f32s[0]), (1.0, 0.0));
+        assert_eq!((f32s[255], f32s[0]), (1.0, 0.0), "{name}");
+    }
+
+    #[test]
+    fn every_version_converts_every_byte_value_exactly() {
+        check_exact("dispatched", |pixels, f32s, f64s| {
+            scale_rows(pixels, [0, 0].into_iter(), f32s);
+            scale_rows(pixels, std::iter::once(0), f64s);
+        });
+        check_exact("portable", |pixels, f32s, f64s| {
+            scale_rows_portable(pixels, [0, 0].into_iter(), f32s);
+            scale_rows_portable(pixels, std::iter::once(0), f64s);
+        });
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                check_exact("avx2", |pixels, f32s, f64s| {
+                    // SAFETY: the processor supports AVX2, checked just above.
+                    unsafe {
+                        scale_rows_avx2(pixels, [0, 0].into_iter(), f32s);
+                        scale_rows_avx2(pixels, std::iter::once(0), f64s);
+                    }
+                });
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                check_exact("avx512", |pixels, f32s, f64s| {
+                    // SAFETY: the processor supports AVX-512F, checked just above.
+                    unsafe {
+                        scale_rows_avx512(pixels, [0, 0].into_iter(), f32s);
+                        scale_rows_avx512(pixels, std::iter::once(0), f64s);
+                    }
+                });
+            }
+        }
     }
 }

@@ -3,9 +3,9 @@
 //!
 //! The kernel is the `gemm` crate's, with its AVX-512 kernels compiled in (`x86-v4`; the kernel is chosen at
 //! run time, so machines without AVX-512 fall back to AVX2 or scalar code) and any strides. Measured on the
-//! MNIST shapes against ndarray's `dot` (matrixmultiply, AVX2) in one session on an AVX-512 machine:
-//! `[100, 784]·[784, 50]` 3.3x faster, `[784, 100]ᵀ·[100, 50]` (a transposed view) 2.7x,
-//! `[2000, 784]·[784, 50]` 3.2x.
+//! MNIST shapes against ndarray's `dot` (matrixmultiply, AVX2) on a quiet AVX-512 machine
+//! (`cargo bench -p autograd --bench matmul`, figures in `bench/README.md`): `[100, 784]·[784, 50]` 2.4x
+//! faster, `[100, 784]ᵀ·[100, 50]` (a transposed view) 1.9x, `[2000, 784]·[784, 50]` 2.3x.
 
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Ix2};
 use smallvec::smallvec;
@@ -64,7 +64,10 @@ pub fn product<T: Float>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Array2
     product_with(a, b, gemm::Parallelism::None)
 }
 
-/// [`matmul`](crate::matmul) split over `threads` threads of rayon's global pool (the `rayon` feature).
+/// [`matmul`](crate::matmul) split over up to `threads` threads of rayon's global pool (the `rayon` feature;
+/// 0 counts as 1). gemm splits only products large enough to pay for it, so small ones stay on one thread. The
+/// threads share out blocks of the output, so each element is summed as on one thread and the results are
+/// equal (the example below and `benches/matmul.rs` check it).
 ///
 /// The engine itself always multiplies on the calling thread: on the lecture's shapes (a few MFLOP per
 /// product) threads cost more than they save, and the MNIST trainer already keeps both cores busy (a batch

@@ -73,7 +73,11 @@ impl TwoLayerNet {
         let normal = Normal::new(0.0f32, WEIGHT_INIT_STD)?;
         let mut weights = |rows: usize, cols: usize| -> Result<Var> {
             let values: Vec<f32> = (0..rows * cols).map(|_| normal.sample(rng)).collect();
-            Ok(Var::from_tensor(&Tensor::from_vec(values, (rows, cols), device)?)?)
+            Ok(Var::from_tensor(&Tensor::from_vec(
+                values,
+                (rows, cols),
+                device,
+            )?)?)
         };
         Ok(TwoLayerNet {
             w1: weights(INPUT, HIDDEN)?,
@@ -84,14 +88,32 @@ impl TwoLayerNet {
     }
 
     fn vars(&self) -> Vec<Var> {
-        vec![self.w1.clone(), self.b1.clone(), self.w2.clone(), self.b2.clone()]
+        vec![
+            self.w1.clone(),
+            self.b1.clone(),
+            self.w2.clone(),
+            self.b2.clone(),
+        ]
     }
+
+    /// The parameters as tensors that record no graph, for evaluation (PyTorch's `no_grad`).
+    fn detached(&self) -> [Tensor; 4] {
+        [&self.w1, &self.b1, &self.w2, &self.b2].map(|v| v.as_detached_tensor())
+    }
+}
+
+/// The scores of the batch `x` with parameters `[w1, b1, w2, b2]`.
+fn scores(x: &Tensor, [w1, b1, w2, b2]: [&Tensor; 4]) -> candle_core::Result<Tensor> {
+    let h = x.matmul(w1)?.broadcast_add(b1)?.relu()?;
+    h.matmul(w2)?.broadcast_add(b2)
 }
 
 impl Module for TwoLayerNet {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let h = x.matmul(&self.w1)?.broadcast_add(&self.b1)?.relu()?;
-        h.matmul(&self.w2)?.broadcast_add(&self.b2)
+        scores(
+            x,
+            [&self.w1, &self.b1, &self.w2, &self.b2].map(|v| v.as_tensor()),
+        )
     }
 }
 
@@ -100,14 +122,17 @@ fn to_float(images: &Tensor) -> candle_core::Result<Tensor> {
     images.to_dtype(DType::F32)? / 255.0
 }
 
-/// The fraction of `images` whose highest score is at the label, in chunks, without recording gradients.
+/// The fraction of `images` whose highest score is at the label, in chunks, with detached parameters so that
+/// no graph is recorded.
 fn accuracy(net: &TwoLayerNet, images: &Tensor, labels: &Tensor) -> Result<f64> {
+    let params = net.detached();
+    let params = [&params[0], &params[1], &params[2], &params[3]];
     let n = images.dim(0)?;
     let mut correct = 0u32;
     for start in (0..n).step_by(EVAL_CHUNK) {
         let len = EVAL_CHUNK.min(n - start);
-        let x = to_float(&images.narrow(0, start, len)?)?.detach();
-        let predicted = net.forward(&x)?.detach().argmax(D::Minus1)?;
+        let x = to_float(&images.narrow(0, start, len)?)?;
+        let predicted = scores(&x, params)?.argmax(D::Minus1)?;
         let hits = predicted.eq(&labels.narrow(0, start, len)?)?;
         correct += hits.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>()?;
     }
