@@ -132,8 +132,9 @@ if "{module}" == "torch":
 else:
     try:
         import threadpoolctl
-        home = os.path.dirname({module}.__file__)
-        own = [i for i in threadpoolctl.threadpool_info() if i["filepath"].startswith((home + os.sep, home + ".libs"))]
+        home = os.path.realpath(os.path.dirname({module}.__file__))
+        own = [i for i in threadpoolctl.threadpool_info()
+               if os.path.realpath(i["filepath"]).startswith((home + os.sep, home + ".libs"))]
         print(", ".join(f"{{i['internal_api']}} {{i.get('architecture') or ''}}".strip() for i in own) or "no BLAS seen")
     except ImportError:
         print("threadpoolctl not installed")
