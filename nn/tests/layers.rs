@@ -149,15 +149,20 @@ fn value_and_grad(
     (y.value(), grads.get(xv).unwrap().to_owned())
 }
 
-#[test]
-fn relu_composed_fused_and_manual_agree() {
-    let rng = &mut StdRng::seed_from_u64(10);
-    let (x, dout) = (random(rng, &[6, 7], 2.0), random(rng, &[6, 7], 1.0));
-    let (yc, gc) = value_and_grad(composed::relu, &x, &dout);
-    let (yf, gf) = value_and_grad(fused::relu, &x, &dout);
-    let mut layer = manual::Relu::new();
-    let ym = layer.forward(x.view());
-    let gm = layer.backward(dout.view());
+/// An element-wise layer's three versions agree on the output and on `dx`, for random `x` (spread `scale`)
+/// and upstream gradient; `manual` runs the lecture's layer class, forward then backward.
+fn assert_elementwise_layers_agree(
+    seed: u64,
+    scale: f64,
+    composed: impl for<'t> Fn(Var<'t, f64>) -> Var<'t, f64>,
+    fused: impl for<'t> Fn(Var<'t, f64>) -> Var<'t, f64>,
+    manual: impl Fn(&ArrayD<f64>, &ArrayD<f64>) -> (ArrayD<f64>, ArrayD<f64>),
+) {
+    let rng = &mut StdRng::seed_from_u64(seed);
+    let (x, dout) = (random(rng, &[6, 7], scale), random(rng, &[6, 7], 1.0));
+    let (yc, gc) = value_and_grad(composed, &x, &dout);
+    let (yf, gf) = value_and_grad(fused, &x, &dout);
+    let (ym, gm) = manual(&x, &dout);
     for (what, a, b) in [
         ("fused y", &yf, &yc),
         ("manual y", &ym, &yc),
@@ -169,22 +174,19 @@ fn relu_composed_fused_and_manual_agree() {
 }
 
 #[test]
+fn relu_composed_fused_and_manual_agree() {
+    assert_elementwise_layers_agree(10, 2.0, composed::relu, fused::relu, |x, dout| {
+        let mut layer = manual::Relu::new();
+        (layer.forward(x.view()), layer.backward(dout.view()))
+    });
+}
+
+#[test]
 fn sigmoid_composed_fused_and_manual_agree() {
-    let rng = &mut StdRng::seed_from_u64(11);
-    let (x, dout) = (random(rng, &[6, 7], 5.0), random(rng, &[6, 7], 1.0));
-    let (yc, gc) = value_and_grad(composed::sigmoid, &x, &dout);
-    let (yf, gf) = value_and_grad(fused::sigmoid, &x, &dout);
-    let mut layer = manual::Sigmoid::new();
-    let ym = layer.forward(x.view());
-    let gm = layer.backward(dout.view());
-    for (what, a, b) in [
-        ("fused y", &yf, &yc),
-        ("manual y", &ym, &yc),
-        ("fused dx", &gf, &gc),
-        ("manual dx", &gm, &gc),
-    ] {
-        assert_close(what, a.view(), b.view());
-    }
+    assert_elementwise_layers_agree(11, 5.0, composed::sigmoid, fused::sigmoid, |x, dout| {
+        let mut layer = manual::Sigmoid::new();
+        (layer.forward(x.view()), layer.backward(dout.view()))
+    });
 }
 
 /// Affine's value and the gradients of x, W and b on a tape, for upstream gradient `dout`.
