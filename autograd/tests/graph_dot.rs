@@ -1,5 +1,7 @@
 //! The DOT drawings: parsed back and checked node by node, edge by edge, number by number.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use autograd::dot::{Dot, GroupStyle};
@@ -265,10 +267,9 @@ fn pair(fwd: &str, bwd: &str) -> (String, Option<String>) {
 #[test]
 fn graph_dot_apple_reads_like_the_lecture() {
     let tape = Tape::<f64>::new();
-    let apple = tape.var_named("apple", 100.0);
-    let apple_num = tape.var_named("apple_num", 2.0);
-    let tax = tape.var_named("tax", 1.1);
-    let price = (apple * apple_num * tax).set_name("price");
+    let common::Apple {
+        apple_num, price, ..
+    } = common::apple(&tape);
     let grads = price.backward();
     let p = parse(&Dot::new(&tape).output(price).gradients(&grads).render());
     assert_closed(&p);
@@ -302,15 +303,17 @@ fn graph_dot_apple_reads_like_the_lecture() {
 #[test]
 fn graph_dot_apple_orange_numbers() {
     let tape = Tape::<f64>::new();
-    let apple = tape.var_named("apple", 100.0);
-    let apple_num = tape.var_named("apple_num", 2.0);
-    let orange = tape.var_named("orange", 150.0);
-    let orange_num = tape.var_named("orange_num", 3.0);
-    let tax = tape.var_named("tax", 1.1);
-    let apple_price = apple * apple_num;
-    let orange_price = orange * orange_num;
-    let total = apple_price + orange_price;
-    let price = (total * tax).set_name("price");
+    let common::AppleOrange {
+        apple,
+        apple_num,
+        orange,
+        orange_num,
+        tax,
+        apple_price,
+        orange_price,
+        all_price: total,
+        price,
+    } = common::apple_orange(&tape);
     let grads = price.backward();
     let p = parse(&Dot::new(&tape).output(price).gradients(&grads).render());
     assert_closed(&p);

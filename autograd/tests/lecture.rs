@@ -13,11 +13,13 @@ const TOL: f64 = 1e-9;
 #[test]
 fn apple() {
     let tape = Tape::<f64>::new();
-    let apple = tape.var_named("apple", 100.0);
-    let apple_num = tape.var_named("apple_num", 2.0);
-    let tax = tape.var_named("tax", 1.1);
-    let apple_price = apple * apple_num;
-    let price = apple_price * tax;
+    let common::Apple {
+        apple,
+        apple_num,
+        tax,
+        apple_price,
+        price,
+    } = common::apple(&tape);
     assert_near(apple_price.scalar(), 200.0, TOL);
     assert_near(price.scalar(), 220.0, TOL);
 
@@ -35,15 +37,17 @@ fn apple() {
 #[test]
 fn apple_and_orange() {
     let tape = Tape::<f64>::new();
-    let apple = tape.var_named("apple", 100.0);
-    let apple_num = tape.var_named("apple_num", 2.0);
-    let orange = tape.var_named("orange", 150.0);
-    let orange_num = tape.var_named("orange_num", 3.0);
-    let tax = tape.var_named("tax", 1.1);
-    let apple_price = apple * apple_num;
-    let orange_price = orange * orange_num;
-    let all_price = apple_price + orange_price;
-    let price = all_price * tax;
+    let common::AppleOrange {
+        apple,
+        apple_num,
+        orange,
+        orange_num,
+        tax,
+        apple_price,
+        orange_price,
+        all_price,
+        price,
+    } = common::apple_orange(&tape);
     assert_near(apple_price.scalar(), 200.0, TOL);
     assert_near(orange_price.scalar(), 450.0, TOL);
     assert_near(all_price.scalar(), 650.0, TOL);

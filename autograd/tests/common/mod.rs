@@ -259,3 +259,65 @@ impl<T: Float> CustomOp<T> for Hypot {
         ]
     }
 }
+
+/// The lecture's apple shopping graph: 2 apples at 100 each, tax 1.1 (`price` is named "price").
+pub struct Apple<'t> {
+    pub apple: Var<'t, f64>,
+    pub apple_num: Var<'t, f64>,
+    pub tax: Var<'t, f64>,
+    pub apple_price: Var<'t, f64>,
+    pub price: Var<'t, f64>,
+}
+
+/// Records [`Apple`] on `tape`, with the calls `examples/apple.rs` makes.
+pub fn apple(tape: &autograd::Tape<f64>) -> Apple<'_> {
+    let apple = tape.var_named("apple", 100.0);
+    let apple_num = tape.var_named("apple_num", 2.0);
+    let tax = tape.var_named("tax", 1.1);
+    let apple_price = apple * apple_num;
+    let price = (apple_price * tax).set_name("price");
+    Apple {
+        apple,
+        apple_num,
+        tax,
+        apple_price,
+        price,
+    }
+}
+
+/// The lecture's apples-and-oranges graph: 2 apples at 100, 3 oranges at 150, tax 1.1.
+pub struct AppleOrange<'t> {
+    pub apple: Var<'t, f64>,
+    pub apple_num: Var<'t, f64>,
+    pub orange: Var<'t, f64>,
+    pub orange_num: Var<'t, f64>,
+    pub tax: Var<'t, f64>,
+    pub apple_price: Var<'t, f64>,
+    pub orange_price: Var<'t, f64>,
+    pub all_price: Var<'t, f64>,
+    pub price: Var<'t, f64>,
+}
+
+/// Records [`AppleOrange`] on `tape`, with the calls `examples/apple_orange.rs` makes.
+pub fn apple_orange(tape: &autograd::Tape<f64>) -> AppleOrange<'_> {
+    let apple = tape.var_named("apple", 100.0);
+    let apple_num = tape.var_named("apple_num", 2.0);
+    let orange = tape.var_named("orange", 150.0);
+    let orange_num = tape.var_named("orange_num", 3.0);
+    let tax = tape.var_named("tax", 1.1);
+    let apple_price = apple * apple_num;
+    let orange_price = orange * orange_num;
+    let all_price = apple_price + orange_price;
+    let price = (all_price * tax).set_name("price");
+    AppleOrange {
+        apple,
+        apple_num,
+        orange,
+        orange_num,
+        tax,
+        apple_price,
+        orange_price,
+        all_price,
+        price,
+    }
+}
