@@ -13,20 +13,13 @@ import time
 
 START = time.perf_counter()  # before the imports, so wall_s includes them
 
-import json  # noqa: E402
-
 import numpy as np  # noqa: E402
 
 import mnist_idx  # noqa: E402
-
-INPUT, HIDDEN, OUTPUT = 784, 50, 10
-WEIGHT_INIT_STD = 0.01
-BATCH_SIZE = 100
-LEARNING_RATE = 0.1
-ITERATIONS = 10_000
-EVAL_EVERY = 600  # one epoch: 60,000 / 100
-EVAL_CHUNK = 2_000  # rows converted to float at a time during evaluation (as the Rust trainer does)
-SEED = 0
+from lecture_run import (  # noqa: E402
+    BATCH_SIZE, EVAL_CHUNK, EVAL_EVERY, HIDDEN, INPUT, ITERATIONS, LEARNING_RATE, OUTPUT, SEED,
+    WEIGHT_INIT_STD, evaluate, print_result,
+)
 
 
 class Affine:
@@ -126,7 +119,6 @@ class TwoLayerNet:
 def main():
     data = mnist_idx.load(mnist_idx.data_dir_from_args())
     train_images, train_labels = data["train"]
-    test_images, test_labels = data["test"]
 
     rng = np.random.default_rng(SEED)
     net = TwoLayerNet(rng)
@@ -144,22 +136,10 @@ def main():
         train_s += time.perf_counter() - started
 
         if i % EVAL_EVERY == 0:
-            started = time.perf_counter()
-            train_acc = net.accuracy(train_images, train_labels)
-            test_acc = net.accuracy(test_images, test_labels)
-            eval_s += time.perf_counter() - started
-            print(f"Step: {i}\tTrain acc: {train_acc:.5f}\tTest acc: {test_acc:.5f}", flush=True)
+            train_acc, test_acc, seconds = evaluate(i, net.accuracy, data["train"], data["test"])
+            eval_s += seconds
 
-    result = {
-        "impl": "numpy",
-        "wall_s": round(time.perf_counter() - START, 3),
-        "train_s": round(train_s, 3),
-        "eval_s": round(eval_s, 3),
-        "final_train_acc": train_acc,
-        "final_test_acc": test_acc,
-        "numpy": np.__version__,
-    }
-    print(json.dumps(result))
+    print_result("numpy", START, train_s, eval_s, train_acc, test_acc, numpy=np.__version__)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import time
 
 START = time.perf_counter()  # before importing torch, so wall_s includes the import
 
-import json  # noqa: E402
 import os  # noqa: E402
 
 import torch  # noqa: E402
@@ -21,15 +20,11 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 import mnist_idx  # noqa: E402
+from lecture_run import (  # noqa: E402
+    BATCH_SIZE, EVAL_CHUNK, EVAL_EVERY, HIDDEN, INPUT, ITERATIONS, LEARNING_RATE, OUTPUT, SEED,
+    WEIGHT_INIT_STD, evaluate, print_result,
+)
 
-INPUT, HIDDEN, OUTPUT = 784, 50, 10
-WEIGHT_INIT_STD = 0.01
-BATCH_SIZE = 100
-LEARNING_RATE = 0.1
-ITERATIONS = 10_000
-EVAL_EVERY = 600  # one epoch: 60,000 / 100
-EVAL_CHUNK = 2_000  # rows converted to float at a time during evaluation (as the Rust trainer does)
-SEED = 0
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # the harness's --threads; 2 = this machine's cores
 
 
@@ -78,23 +73,14 @@ def main():
         train_s += time.perf_counter() - started
 
         if i % EVAL_EVERY == 0:
-            started = time.perf_counter()
-            train_acc = accuracy(net, train_images, train_labels)
-            test_acc = accuracy(net, test_images, test_labels)
-            eval_s += time.perf_counter() - started
-            print(f"Step: {i}\tTrain acc: {train_acc:.5f}\tTest acc: {test_acc:.5f}", flush=True)
+            train_acc, test_acc, seconds = evaluate(
+                i, lambda images, labels: accuracy(net, images, labels),
+                (train_images, train_labels), (test_images, test_labels),
+            )
+            eval_s += seconds
 
-    result = {
-        "impl": "pytorch",
-        "wall_s": round(time.perf_counter() - START, 3),
-        "train_s": round(train_s, 3),
-        "eval_s": round(eval_s, 3),
-        "final_train_acc": train_acc,
-        "final_test_acc": test_acc,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
-    print(json.dumps(result))
+    print_result("pytorch", START, train_s, eval_s, train_acc, test_acc,
+                 torch=torch.__version__, threads=torch.get_num_threads())
 
 
 if __name__ == "__main__":
