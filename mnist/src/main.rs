@@ -387,8 +387,9 @@ fn run<T: Element>(
 }
 
 fn eval_command(args: &EvalArgs) -> CliResult<()> {
-    let data = load_data(&args.data)?;
+    // The parameters first: a wrong path fails at once, before any data lookup or download.
     let model = Model::<f32>::load_params(&args.params)?;
+    let data = load_data(&args.data)?;
     let train_acc = train::accuracy(&model, &data.train);
     let test_acc = train::accuracy(&model, &data.test);
     println!("Train acc: {train_acc:.5}\tTest acc: {test_acc:.5}");
