@@ -18,20 +18,20 @@ fn main() {
 
     // 1. Without anomaly detection the NaN travels silently.
     let tape = Tape::<f64>::new();
-    let loss = -(tape.var(y.clone()).ln() * tape.constant(t.clone())).sum();
+    let loss = -(tape.var(y.clone()).log() * tape.constant(t.clone())).sum();
     println!("1. loss without anomaly detection: {}", num(loss.scalar()));
 
     // 2. With it, the `ln` that produced -inf is named, with its line. It panics (there is no Result to return
     //    from an operator), so we catch the panic here to print its message.
     let tape = Tape::<f64>::with_anomaly_detection();
     let p = tape.var(y.clone());
-    let message = panic_message(|| p.ln());
+    let message = panic_message(|| p.log());
     println!("2. with anomaly detection: {message}");
 
     // 3. The usual fix: keep log's argument away from 0.
     let tape = Tape::<f64>::with_anomaly_detection();
     let p = tape.var(y);
-    let loss = -((p + 1e-7).ln() * tape.constant(t)).sum();
+    let loss = -((p + 1e-7).log() * tape.constant(t)).sum();
     let grads = loss.backward();
     let dp: Vec<String> = grads.get(p).unwrap().iter().map(|&g| num(g)).collect();
     println!(

@@ -34,7 +34,7 @@ use std::fmt;
 use std::panic::Location;
 
 use crate::ops::Op;
-use crate::{Float, Tape, Value, Var};
+use crate::{Float, Operand, Tape, Value, Var};
 
 /// The tape's anomaly-detection state. Locations are recorded only while detection is on.
 #[derive(Default)]
@@ -63,7 +63,7 @@ impl Anomaly {
         &self,
         id: usize,
         op: &Op<T>,
-        inputs: &[&Value<T>],
+        inputs: &[Operand<'_, T>],
         value: &Value<T>,
     ) {
         let location = Location::caller();
@@ -92,7 +92,7 @@ impl Anomaly {
     }
 }
 
-fn non_finite_inputs<T: Float>(inputs: &[&Value<T>]) -> Vec<(usize, NonFinite)> {
+fn non_finite_inputs<T: Float>(inputs: &[Operand<'_, T>]) -> Vec<(usize, NonFinite)> {
     let found = inputs.iter().map(|v| v.non_finite());
     found
         .enumerate()
@@ -127,7 +127,8 @@ impl<'a, T: Float> Checker<'a, T> {
         };
         Err(self.tape.with_nodes(|nodes| {
             let n = &nodes[node];
-            let inputs: Vec<&Value<T>> = n.inputs.iter().map(|&j| &nodes[j].value).collect();
+            let inputs: Vec<Operand<'_, T>> =
+                n.inputs.iter().map(|&j| nodes[j].value.operand()).collect();
             AnomalyError {
                 pass: Pass::Backward,
                 op: n.op.to_string(),
@@ -165,9 +166,15 @@ pub(crate) trait Finite {
 
 impl<T: Float> Finite for Value<T> {
     fn non_finite(&self) -> Option<NonFinite> {
-        match self {
-            Value::Scalar(x) => NonFinite::of(*x),
-            Value::Array(a) => a.iter().find_map(|&x| NonFinite::of(x)),
+        self.operand().non_finite()
+    }
+}
+
+impl<T: Float> Finite for Operand<'_, T> {
+    fn non_finite(&self) -> Option<NonFinite> {
+        match self.array() {
+            None => NonFinite::of(self.num()),
+            Some(a) => a.iter().find_map(|&x| NonFinite::of(x)),
         }
     }
 }
@@ -300,8 +307,8 @@ impl<T: Float> Tape<T> {
     /// let tape = Tape::<f64>::new();
     /// tape.set_anomaly_detection(true);
     /// let x = tape.var(0.0);
-    /// let ln = std::panic::AssertUnwindSafe(|| x.ln()); let line = line!();
-    /// let message = *std::panic::catch_unwind(ln).unwrap_err().downcast::<String>().unwrap();
+    /// let log = std::panic::AssertUnwindSafe(|| x.log()); let line = line!();
+    /// let message = *std::panic::catch_unwind(log).unwrap_err().downcast::<String>().unwrap();
     /// assert!(message.starts_with("anomaly: log produced -inf at "));
     /// assert!(message.contains(&format!(":{line}:")) && message.ends_with("(input shapes [])"));
     /// ```

@@ -12,8 +12,9 @@ use ndarray::{ArrayD, ArrayViewD};
 use smallvec::SmallVec;
 
 use crate::anomaly::{or_panic, AnomalyError, Checker, Finite};
-use crate::tape::{needs_of, values_of, Node};
-use crate::{shape, Algebra, ArrayAlgebra, Float, IntoValue, Tape, TapeAlgebra, Value, Var};
+use crate::ops::Op;
+use crate::tape::{needs_of, Node};
+use crate::{kernels, Eager, Float, IntoValue, Tape, Value, Var};
 
 /// The two worlds a backward pass can run in.
 pub(crate) trait Sweep {
@@ -62,7 +63,14 @@ where
     Ok(grads)
 }
 
-/// The first-order pass: plain arrays, read straight from the tape's nodes.
+/// The first-order pass: plain arrays, read straight from the tape's nodes, each rule run on an [`Eager`]
+/// store that borrows the node's inputs, output and gradient.
+///
+/// **The scalar-gradient invariant.** A rule returns each input's gradient at that input's shape, or (for
+/// element-wise ops) at the broadcast output's shape, which has at least the input's rank. So a 0-d gradient
+/// belongs to a 0-d input and never needs reducing: [`reduce_to`](Sweep::reduce_to) skips numbers without
+/// reading the input, which measurably speeds up scalar graphs. The invariant is checked here, where every
+/// rule's results (built-in and custom) pass, with the input's value at hand.
 pub(crate) struct ArraySweep<'a, T: Float> {
     pub(crate) nodes: &'a [Node<T>],
 }
@@ -80,26 +88,45 @@ impl<T: Float> Sweep for ArraySweep<'_, T> {
         if node.inputs.is_empty() || !node.requires_grad {
             return Ok(());
         }
-        let x = values_of(self.nodes, &node.inputs);
         let needs = needs_of(self.nodes, &node.inputs);
-        let grads = node.op.backward(&ArrayAlgebra, &x, &node.value, g, &needs);
+        let eager = Eager::new();
+        let input = |j: usize| eager.borrow(&self.nodes[j].value);
+        let x: SmallVec<[Var<'_, T, Eager<'_, T>>; 2]> = match *node.inputs {
+            [a] => SmallVec::from_buf_and_len([input(a), input(a)], 1),
+            [a, b] => SmallVec::from_buf([input(a), input(b)]),
+            ref many => many.iter().map(|&j| input(j)).collect(),
+        };
+        let grads = node
+            .op
+            .vjp(&x, eager.borrow(&node.value), eager.borrow(g), &needs);
         for (k, gj) in grads.into_iter().enumerate() {
             if let (Some(gj), true) = (gj, needs[k]) {
-                f(k, node.inputs[k], gj)?;
+                let j = node.inputs[k];
+                let gj = eager.take(gj);
+                if let (Value::Scalar(_), Value::Array(input)) = (&gj, &self.nodes[j].value) {
+                    let op = match &node.op {
+                        Op::Custom(_) => format!("custom op {}", node.op.name()),
+                        op => op.name().to_owned(),
+                    };
+                    panic!(
+                        "{op}: backward returned a number as the gradient of input {k}, of shape {:?}",
+                        input.shape()
+                    );
+                }
+                f(k, j, gj)?;
             }
         }
         Ok(())
     }
 
     fn reduce_to(&self, g: &mut Value<T>, j: usize) {
-        // A number needs no reduction: only a 0-d input can receive one (built-in rules keep to that, custom
-        // ops are checked in `custom.rs`). Not reading node `j` here measurably speeds up scalar graphs.
+        // A number needs no reduction (the invariant above); not reading node `j` here speeds up scalar graphs.
         if let Value::Scalar(_) = g {
             return;
         }
         let target = self.nodes[j].value.shape();
-        if !shape::same_shape(g.shape(), target) {
-            *g = Value::from_array(shape::sum_to(&g.view(), target));
+        if !kernels::same_shape(g.shape(), target) {
+            *g = Value::from_array(kernels::sum_to(&g.view(), target));
         }
     }
 
@@ -112,7 +139,11 @@ impl<T: Float> Sweep for ArraySweep<'_, T> {
 }
 
 /// The graph-building pass: every gradient is a new node on the same tape.
-impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
+pub(crate) struct TapeSweep<'t, T: Float> {
+    pub(crate) tape: &'t Tape<T>,
+}
+
+impl<'t, T: Float> Sweep for TapeSweep<'t, T> {
     type V = Var<'t, T>;
 
     fn rule<E>(
@@ -121,7 +152,7 @@ impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
         g: &Var<'t, T>,
         mut f: impl FnMut(usize, usize, Var<'t, T>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let tape = g.tape();
+        let tape = self.tape;
         let Some((op, inputs, needs)) = tape.with_nodes(|nodes| {
             let node = &nodes[i];
             let needs = needs_of(nodes, &node.inputs);
@@ -132,8 +163,7 @@ impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
             return Ok(());
         };
         let x: SmallVec<[Var<'t, T>; 2]> = inputs.iter().map(|&j| tape.node(j)).collect();
-        let x: SmallVec<[&Var<'t, T>; 2]> = x.iter().collect();
-        let grads = op.backward(self, &x, &tape.node(i), g, &needs);
+        let grads = op.vjp(&x, tape.node(i), *g, &needs);
         for (k, gj) in grads.into_iter().enumerate() {
             if let (Some(gj), true) = (gj, needs[k]) {
                 f(k, inputs[k], gj)?;
@@ -143,9 +173,9 @@ impl<'t, T: Float> Sweep for TapeAlgebra<'t, T> {
     }
 
     fn reduce_to(&self, g: &mut Var<'t, T>, j: usize) {
-        let target = g.tape().node(j).shape();
+        let target = self.tape.node(j).shape();
         if g.shape() != target {
-            *g = self.sum_to(g, &target);
+            *g = g.sum_to(&target);
         }
     }
 
@@ -414,7 +444,7 @@ impl<'t, T: Float> Var<'t, T> {
         self.check_seed_shape(&seed.shape());
         let check = Checker::new(self.tape());
         let grads = sweep(
-            &TapeAlgebra::new(self.tape()),
+            &TapeSweep { tape: self.tape() },
             self.id(),
             seed,
             check.as_ref(),

@@ -16,6 +16,7 @@ use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 /// ```
 pub trait Float:
     num_traits::Float
+    + crate::Scalar
     + num_traits::FromPrimitive
     + ndarray::LinalgScalar
     + ndarray::ScalarOperand

@@ -15,46 +15,50 @@
 //! - [`Tape`] records nodes; [`Var`] is a `Copy` handle with the primitive ops as methods and operators.
 //! - [`Var::backward`] returns [`Gradients`]; [`Var::backward_graph`] returns gradients as nodes
 //!   ([`GradGraph`]) for second derivatives and Hessian–vector products.
-//! - Every backward rule is written once against [`Algebra`], evaluated by [`ArrayAlgebra`] (fast, first
-//!   order) or [`TapeAlgebra`] (recorded, higher order). [`CustomOp`] lets users add ops the same way.
+//! - Every backward rule is written once, as arithmetic on [`Var`] handles generic over the [`Backend`]: on
+//!   [`Eager`] it is the fast first-order pass on arrays, on the [`Tape`] it records gradients that can be
+//!   differentiated again. [`CustomOp`] lets users add ops the same way.
 //! - [`gradcheck()`] compares analytic gradients with central differences in `f64`.
 //! - [`Tape::graph`] exports the recording as a [`petgraph`] graph; [`dot::Dot`] draws it with Graphviz, forward
 //!   values above each arrow and gradients below, as in the lecture; [`Tape::group`] names composed ops.
 //! - [`Tape::with_anomaly_detection`] finds the first NaN or infinity, forward or backward, and the line of code
 //!   that created the op (see [`AnomalyError`]).
 
-mod algebra;
 mod anomaly;
 mod arith;
+mod backend;
 mod backward;
-mod custom;
 mod display;
 pub mod dot;
 mod float;
 pub mod gradcheck;
 pub mod graph;
+mod kernels;
 mod ops;
 pub mod shape;
 mod tape;
 mod value;
 mod var;
 
-pub use algebra::{Algebra, ArrayAlgebra, TapeAlgebra};
 pub use anomaly::{AnomalyError, NonFinite, Pass};
+pub use arith::Scalar;
+pub use backend::{Backend, Eager, EagerId};
 pub use backward::{GradGraph, Gradients};
-pub use custom::{CustomOp, ErasedOp};
 pub use display::format_number;
 pub use float::Float;
 pub use gradcheck::{gradcheck, GradCheck};
-pub use ops::linalg::product as matmul;
+pub use kernels::matmul;
 // With the bench-only `openblas` feature, ndarray's `dot` calls CBLAS for the whole build: linking the BLAS
 // from here makes every target of every crate that uses `dot` link, not only the matmul bench.
 #[cfg(feature = "openblas")]
 extern crate blas_src;
 #[cfg(feature = "rayon")]
-pub use ops::linalg::product_parallel as matmul_parallel;
-pub use ops::{Binary, InputGrads, Op, Unary};
+pub use kernels::matmul_parallel;
+pub use ops::{
+    Binary, BroadcastTo, Custom, CustomOp, ErasedOp, InputGrads, IntoVar, Mask, MatMul, MaxAxis,
+    Op, Permute, Reshape, ScatterRows, SumAxis, SumTo, TakeRows, Unary, Where,
+};
 pub use petgraph;
 pub use tape::{IntoValue, Tape};
-pub use value::Value;
+pub use value::{Operand, Value};
 pub use var::Var;

@@ -12,7 +12,7 @@ use ndarray::{ArrayBase, Data, Dimension};
 use smallvec::SmallVec;
 
 use crate::ops::Op;
-use crate::{Float, Value, Var};
+use crate::{Float, Operand, Value, Var};
 
 /// One recorded operation.
 pub(crate) struct Node<T: Float> {
@@ -23,18 +23,19 @@ pub(crate) struct Node<T: Float> {
     pub(crate) requires_grad: bool,
 }
 
-/// The values of nodes `ids`, built directly for the usual one or two inputs (no `SmallVec` growth logic).
-pub(crate) fn values_of<'a, T: Float>(
+/// The values of nodes `ids` as operands, built directly for the usual one or two inputs (no `SmallVec`
+/// growth logic).
+pub(crate) fn operands_of<'a, T: Float>(
     nodes: &'a [Node<T>],
     ids: &[usize],
-) -> SmallVec<[&'a Value<T>; 2]> {
+) -> SmallVec<[Operand<'a, T>; 2]> {
     match *ids {
         [a] => {
-            let a = &nodes[a].value;
+            let a = nodes[a].value.operand();
             SmallVec::from_buf_and_len([a, a], 1)
         }
-        [a, b] => SmallVec::from_buf([&nodes[a].value, &nodes[b].value]),
-        _ => ids.iter().map(|&i| &nodes[i].value).collect(),
+        [a, b] => SmallVec::from_buf([nodes[a].value.operand(), nodes[b].value.operand()]),
+        _ => ids.iter().map(|&i| nodes[i].value.operand()).collect(),
     }
 }
 
@@ -201,7 +202,7 @@ impl<T: Float> Tape<T> {
             id < len,
             "node {id} does not exist: the tape has {len} nodes"
         );
-        Var::new(self, id)
+        Var::from_id(self, id)
     }
 
     fn leaf(&self, value: Value<T>, requires_grad: bool) -> Var<'_, T> {
@@ -211,31 +212,30 @@ impl<T: Float> Tape<T> {
             value,
             requires_grad,
         };
-        self.append(node)
+        Var::from_id(self, self.append(node))
     }
 
-    fn append(&self, node: Node<T>) -> Var<'_, T> {
+    fn append(&self, node: Node<T>) -> usize {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(node);
-        Var::new(self, nodes.len() - 1)
+        nodes.len() - 1
     }
 
-    /// Computes `op` on the values of nodes `inputs` and records the result.
+    /// Computes `op` on the values of nodes `inputs`, records the result and returns its id.
     #[track_caller]
-    pub(crate) fn push(&self, op: Op<T>, inputs: &[usize]) -> Var<'_, T> {
+    pub(crate) fn push(&self, op: Op<T>, inputs: &[usize]) -> usize {
         let (value, requires_grad) = {
             let nodes = self.nodes.borrow();
-            let values = values_of(&nodes, inputs);
+            let x = operands_of(&nodes, inputs);
             let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
-            let value = op.forward(&values);
+            let value = op.eval(&x);
             if self.anomaly.is_enabled() {
-                self.anomaly
-                    .check_forward(nodes.len(), &op, &values, &value);
+                self.anomaly.check_forward(nodes.len(), &op, &x, &value);
             }
             (value, requires_grad)
         };
         if !self.grad_enabled.get() {
-            return self.leaf(value, false);
+            return self.leaf(value, false).id();
         }
         self.append(Node {
             op,
@@ -243,13 +243,6 @@ impl<T: Float> Tape<T> {
             value,
             requires_grad,
         })
-    }
-
-    /// Runs `f` on the values of nodes `ids`.
-    pub(crate) fn with_values<R>(&self, ids: &[usize], f: impl FnOnce(&[&Value<T>]) -> R) -> R {
-        let nodes = self.nodes.borrow();
-        let values = values_of(&nodes, ids);
-        f(&values)
     }
 
     /// Runs `f` on node `id`.

@@ -6,10 +6,92 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayRef, ArrayViewD, IxDyn};
 
-use crate::shape::same_shape;
 use crate::Float;
+
+/// What a forward computation reads: a number, an owned array (a node's value), or a view of one (the zero-copy
+/// transposes of the first-order backward pass), all borrowed.
+///
+/// Every primitive's forward takes its inputs as operands, so one kernel serves tape values, gradients and
+/// views. Use [`array`](Operand::array) to treat the last two alike.
+#[derive(Clone, Copy, Debug)]
+pub enum Operand<'a, T: Float> {
+    /// A 0-d value, by value.
+    Num(T),
+    /// An owned array of rank 1 or more.
+    Arr(&'a ArrayD<T>),
+    /// A view, of any rank and strides.
+    View(&'a ArrayViewD<'a, T>),
+}
+
+impl<'a, T: Float> Operand<'a, T> {
+    /// The array, owned or viewed; `None` for a number.
+    #[inline]
+    pub fn array(&self) -> Option<&'a ArrayRef<T, IxDyn>> {
+        match *self {
+            Operand::Num(_) => None,
+            Operand::Arr(a) => Some(a),
+            Operand::View(v) => Some(v),
+        }
+    }
+
+    /// The number of a 0-d operand (only called where [`array`](Operand::array) is `None`).
+    #[inline]
+    pub(crate) fn num(&self) -> T {
+        match *self {
+            Operand::Num(x) => x,
+            _ => unreachable!("an array operand has no single number"),
+        }
+    }
+
+    /// The shape (`[]` for a number).
+    pub fn shape(&self) -> &'a [usize] {
+        self.array().map_or(&[], |a| a.shape())
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.array().map_or(1, |a| a.len())
+    }
+
+    /// True for an array with no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The operand as an owned array (0-d for a number).
+    pub fn to_array(&self) -> ArrayD<T> {
+        match *self {
+            Operand::Num(x) => ArrayD::from_elem(IxDyn(&[]), x),
+            Operand::Arr(a) => a.clone(),
+            Operand::View(v) => v.to_owned(),
+        }
+    }
+
+    /// The operand as an owned value.
+    pub fn to_value(&self) -> Value<T> {
+        match *self {
+            Operand::Num(x) => Value::Scalar(x),
+            _ => Value::from_array(self.to_array()),
+        }
+    }
+
+    /// Runs `f` on a view of the operand (a 0-d view for a number).
+    pub fn with_view<R>(&self, f: impl FnOnce(ArrayViewD<'_, T>) -> R) -> R {
+        match *self {
+            Operand::Num(x) => f(scalar_view(&x)),
+            Operand::Arr(a) => f(a.view()),
+            Operand::View(v) => f(v.view()),
+        }
+    }
+}
+
+/// A 0-d view of one number.
+pub(crate) fn scalar_view<T: Float>(x: &T) -> ArrayViewD<'_, T> {
+    ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(x))
+        .expect("one element fits a 0-d shape")
+}
 
 /// A node's value or gradient: a number (0-d) held inline, or an array of any rank.
 #[derive(Clone, PartialEq)]
@@ -33,9 +115,17 @@ impl<T: Float> Value<T> {
     /// A read-only view (for a scalar, a 0-d view of the inline number).
     pub fn view(&self) -> ArrayViewD<'_, T> {
         match self {
-            Value::Scalar(x) => ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(x))
-                .expect("one element fits a 0-d shape"),
+            Value::Scalar(x) => scalar_view(x),
             Value::Array(a) => a.view(),
+        }
+    }
+
+    /// The value as a forward computation's input.
+    #[inline]
+    pub fn operand(&self) -> Operand<'_, T> {
+        match self {
+            Value::Scalar(x) => Operand::Num(*x),
+            Value::Array(a) => Operand::Arr(a),
         }
     }
 
@@ -87,18 +177,7 @@ impl<T: Float> Value<T> {
 
     /// Adds `other` (of the same shape) in place.
     pub(crate) fn add_assign(&mut self, other: &Value<T>) {
-        match (self, other) {
-            (Value::Scalar(a), Value::Scalar(b)) => *a += *b,
-            // Same shape and both contiguous in standard order (the usual case): a plain loop over slices.
-            (Value::Array(a), Value::Array(b)) if same_shape(a.shape(), b.shape()) => {
-                match (a.as_slice_mut(), b.as_slice()) {
-                    (Some(x), Some(y)) => x.iter_mut().zip(y).for_each(|(x, &y)| *x += y),
-                    _ => **a += &**b,
-                }
-            }
-            (Value::Array(a), b) => **a += &b.view(),
-            (a @ Value::Scalar(_), b) => *a = Value::from_array(&a.view() + &b.view()),
-        }
+        crate::kernels::add_assign(self, other);
     }
 }
 

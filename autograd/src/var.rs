@@ -1,15 +1,16 @@
-//! `Var`: a small `Copy` handle to a node on a tape, with the primitive ops as methods.
+//! `Var`: a small `Copy` handle to a value on a backend — a tape node for users, an eager value inside backward
+//! rules — with the accessors every backend offers, and those only a tape has. The ops themselves are methods
+//! too, defined next to each op in `ops/`.
 
 use std::fmt;
-use std::rc::Rc;
 
-use ndarray::{ArrayD, ArrayViewD, Axis};
+use ndarray::{ArrayD, ArrayViewD};
 
-use crate::ops::{Op, Unary};
-use crate::shape::numel;
-use crate::{Float, Tape};
+use crate::backend::Backend;
+use crate::ops::Op;
+use crate::{Float, IntoValue, Tape};
 
-/// A handle to a recorded value: a tape reference plus a node index. It is `Copy`, so formulas read like maths:
+/// A handle to a value: a backend reference plus an id. It is `Copy`, so formulas read like maths:
 ///
 /// ```
 /// use autograd::Tape;
@@ -20,19 +21,133 @@ use crate::{Float, Tape};
 /// assert_eq!(y.backward().scalar(x), 0.25);
 /// ```
 ///
-/// Every method computes its result at once and records a node. Shapes follow ndarray's (row-major) and
-/// NumPy's broadcasting rules; contract violations panic at the caller's line with the op's name and shapes.
-#[derive(Clone, Copy)]
-pub struct Var<'t, T: Float = f32> {
-    tape: &'t Tape<T>,
-    id: usize,
+/// Every method computes its result at once and, on a [`Tape`] (the default backend `B`), records a node.
+/// Shapes follow ndarray's (row-major) and NumPy's broadcasting rules; contract violations panic at the caller's
+/// line with the op's name and shapes. Inside backward rules and [`CustomOp`](crate::CustomOp)s the same type
+/// runs on the [`Eager`](crate::Eager) backend, so rules use exactly the methods and operators users do.
+pub struct Var<'a, T: Float = f32, B: Backend<T> = Tape<T>> {
+    backend: &'a B,
+    pub(crate) id: B::Id,
 }
 
-impl<'t, T: Float> Var<'t, T> {
-    pub(crate) fn new(tape: &'t Tape<T>, id: usize) -> Self {
-        Var { tape, id }
+impl<T: Float, B: Backend<T>> Clone for Var<'_, T, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Float, B: Backend<T>> Copy for Var<'_, T, B> {}
+
+impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
+    #[inline]
+    pub(crate) fn from_id(backend: &'a B, id: B::Id) -> Self {
+        Var { backend, id }
     }
 
+    /// The backend this handle's value lives on.
+    pub fn backend(self) -> &'a B {
+        self.backend
+    }
+
+    /// Runs `op` on this handle alone.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn apply(self, op: Op<T>) -> Self {
+        Var::from_id(self.backend, self.backend.apply(op, &[self.id]))
+    }
+
+    /// Runs `op` on this handle and `other`.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn apply2(self, op: Op<T>, other: Self) -> Self {
+        self.check_same(other, &op);
+        Var::from_id(self.backend, self.backend.apply(op, &[self.id, other.id]))
+    }
+
+    /// Runs `op` on this handle followed by `others`.
+    #[track_caller]
+    pub(crate) fn apply_n(self, op: Op<T>, others: &[Self]) -> Self {
+        let mut ids: smallvec::SmallVec<[B::Id; 4]> = smallvec::smallvec![self.id];
+        for &other in others {
+            self.check_same(other, &op);
+            ids.push(other.id);
+        }
+        Var::from_id(self.backend, self.backend.apply(op, &ids))
+    }
+
+    #[track_caller]
+    #[inline]
+    fn check_same(self, other: Self, op: &Op<T>) {
+        if !self.backend.same(other.backend) {
+            panic!("{}: operands belong to different tapes", op.name());
+        }
+    }
+
+    /// Runs `f` on the values of `self` and `other`, without recording anything.
+    pub(crate) fn zip_values<R>(
+        self,
+        other: Self,
+        f: impl FnOnce(crate::Operand<'_, T>, crate::Operand<'_, T>) -> R,
+    ) -> R {
+        let backend = self.backend;
+        backend.with_operand(self.id, |a| backend.with_operand(other.id, |b| f(a, b)))
+    }
+
+    /// A constant on the same backend: never differentiated (a number or any array).
+    pub fn constant_like(self, value: impl IntoValue<T>) -> Self {
+        Var::from_id(self.backend, self.backend.constant(value.into_value()))
+    }
+
+    /// Runs `f` on a view of the value, without copying it. Do not compute with handles inside `f`.
+    pub fn with_value<R>(self, f: impl FnOnce(ArrayViewD<'_, T>) -> R) -> R {
+        self.backend.with_operand(self.id, |x| x.with_view(f))
+    }
+
+    /// A copy of the value as an array (0-d for a number).
+    pub fn value(self) -> ArrayD<T> {
+        self.backend.with_operand(self.id, |x| x.to_array())
+    }
+
+    /// The value of a one-element handle as a number.
+    ///
+    /// # Panics
+    /// When the value holds more than one element.
+    #[track_caller]
+    pub fn scalar(self) -> T {
+        let only = self.backend.with_operand(self.id, |x| match x.array() {
+            None => Some(x.num()),
+            Some(a) if a.len() == 1 => a.first().copied(),
+            Some(_) => None,
+        });
+        let Some(x) = only else {
+            panic!("scalar: node has shape {:?}, not one element", self.shape())
+        };
+        x
+    }
+
+    /// The shape.
+    pub fn shape(self) -> Vec<usize> {
+        self.backend.with_operand(self.id, |x| x.shape().to_vec())
+    }
+
+    /// The number of axes.
+    pub fn ndim(self) -> usize {
+        self.backend.with_operand(self.id, |x| x.shape().len())
+    }
+
+    /// The number of elements.
+    pub fn len(self) -> usize {
+        self.backend.with_operand(self.id, |x| x.len())
+    }
+
+    /// True when the value has no elements.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What only a tape handle has: its node, its place in the graph, its name.
+impl<'t, T: Float> Var<'t, T> {
     /// The node's index on its tape (its position in the topological order).
     pub fn id(self) -> usize {
         self.id
@@ -40,301 +155,34 @@ impl<'t, T: Float> Var<'t, T> {
 
     /// The tape this handle records onto.
     pub fn tape(self) -> &'t Tape<T> {
-        self.tape
-    }
-
-    /// A copy of the node's value as an array (0-d for a number).
-    pub fn value(self) -> ArrayD<T> {
-        self.tape
-            .with_node(self.id, |n| n.value.clone().into_array())
-    }
-
-    /// Runs `f` on a view of the node's value, without copying it. Do not record new nodes inside `f`.
-    pub fn with_value<R>(self, f: impl FnOnce(ArrayViewD<'_, T>) -> R) -> R {
-        self.tape.with_node(self.id, |n| f(n.value.view()))
-    }
-
-    /// The value of a one-element node as a number.
-    ///
-    /// # Panics
-    /// When the node holds more than one element.
-    #[track_caller]
-    pub fn scalar(self) -> T {
-        let Some(x) = self.tape.with_node(self.id, |n| n.value.only()) else {
-            panic!("scalar: node has shape {:?}, not one element", self.shape())
-        };
-        x
-    }
-
-    /// The node's shape.
-    pub fn shape(self) -> Vec<usize> {
-        self.tape.with_node(self.id, |n| n.value.shape().to_vec())
-    }
-
-    /// The number of axes.
-    pub fn ndim(self) -> usize {
-        self.tape.with_node(self.id, |n| n.value.shape().len())
+        self.backend()
     }
 
     /// True when gradients can flow into this node (it is a variable, or computed from one).
     pub fn requires_grad(self) -> bool {
-        self.tape.with_node(self.id, |n| n.requires_grad)
+        self.tape().with_node(self.id, |n| n.requires_grad)
     }
 
     /// The op that produced this node (`Op::Leaf` for inputs).
     pub fn op(self) -> Op<T> {
-        self.tape.with_node(self.id, |n| n.op.clone())
+        self.tape().with_node(self.id, |n| n.op.clone())
     }
 
     /// The handles of the node's inputs.
     pub fn inputs(self) -> Vec<Var<'t, T>> {
-        let ids = self.tape.with_node(self.id, |n| n.inputs.clone());
-        ids.into_iter().map(|id| Var::new(self.tape, id)).collect()
+        let ids = self.tape().with_node(self.id, |n| n.inputs.clone());
+        ids.into_iter().map(|id| self.tape().node(id)).collect()
     }
 
     /// The node's name, if it was given one.
     pub fn name(self) -> Option<String> {
-        self.tape.name(self.id)
+        self.tape().name(self.id)
     }
 
     /// Names the node for graph drawings; returns the handle for chaining.
     pub fn set_name(self, name: &str) -> Self {
-        self.tape.set_name(self.id, name);
+        self.tape().set_name(self.id, name);
         self
-    }
-
-    #[track_caller]
-    pub(crate) fn same_tape(self, other: Var<'t, T>, op: &str) -> usize {
-        assert!(
-            std::ptr::eq(self.tape, other.tape),
-            "{op}: operands belong to different tapes"
-        );
-        other.id
-    }
-
-    #[track_caller]
-    fn unary(self, f: Unary<T>) -> Self {
-        self.tape.push(Op::Unary(f), &[self.id])
-    }
-
-    #[track_caller]
-    pub(crate) fn binary(self, op: Op<T>, name: &str, other: Var<'t, T>) -> Self {
-        let other = self.same_tape(other, name);
-        self.tape.push(op, &[self.id, other])
-    }
-
-    #[track_caller]
-    fn apply(self, op: Op<T>) -> Self {
-        self.tape.push(op, &[self.id])
-    }
-
-    /// `eˣ` element-wise.
-    #[track_caller]
-    pub fn exp(self) -> Self {
-        self.unary(Unary::Exp)
-    }
-
-    /// Natural logarithm element-wise.
-    #[track_caller]
-    pub fn ln(self) -> Self {
-        self.unary(Unary::Log)
-    }
-
-    /// `1/x` element-wise.
-    #[track_caller]
-    pub fn recip(self) -> Self {
-        self.unary(Unary::Recip)
-    }
-
-    /// `xᶜ` element-wise for a constant exponent.
-    #[track_caller]
-    pub fn powf(self, c: T) -> Self {
-        self.unary(Unary::Powf(c))
-    }
-
-    /// `√x` element-wise.
-    #[track_caller]
-    pub fn sqrt(self) -> Self {
-        self.unary(Unary::Sqrt)
-    }
-
-    /// Hyperbolic tangent element-wise.
-    #[track_caller]
-    pub fn tanh(self) -> Self {
-        self.unary(Unary::Tanh)
-    }
-
-    /// `max(x, 0)` element-wise (derivative 0 at 0).
-    #[track_caller]
-    pub fn relu(self) -> Self {
-        self.unary(Unary::Relu)
-    }
-
-    /// `|x|` element-wise (derivative 0 at 0).
-    #[track_caller]
-    pub fn abs(self) -> Self {
-        self.unary(Unary::Abs)
-    }
-
-    /// Element-wise maximum, broadcast (ties share the gradient).
-    #[track_caller]
-    pub fn maximum(self, other: Var<'t, T>) -> Self {
-        self.binary(Op::Binary(crate::Binary::Maximum), "maximum", other)
-    }
-
-    /// Element-wise minimum, broadcast (ties share the gradient).
-    #[track_caller]
-    pub fn minimum(self, other: Var<'t, T>) -> Self {
-        self.binary(Op::Binary(crate::Binary::Minimum), "minimum", other)
-    }
-
-    /// The matrix product of two 2-D nodes.
-    ///
-    /// # Panics
-    /// When an operand is not 2-D or the inner dimensions differ, e.g.
-    /// `matmul: shapes [100, 784] and [50, 10] are incompatible`.
-    #[track_caller]
-    pub fn matmul(self, other: Var<'t, T>) -> Self {
-        self.binary(
-            Op::MatMul {
-                ta: false,
-                tb: false,
-            },
-            "matmul",
-            other,
-        )
-    }
-
-    /// The transpose (axes reversed; for a matrix, rows and columns swapped).
-    #[track_caller]
-    pub fn t(self) -> Self {
-        let axes: Vec<usize> = (0..self.ndim()).rev().collect();
-        self.permute(&axes)
-    }
-
-    /// Reorders axes: output axis `k` is input axis `axes[k]`.
-    ///
-    /// # Panics
-    /// When `axes` is not a permutation of the node's axes.
-    #[track_caller]
-    pub fn permute(self, axes: &[usize]) -> Self {
-        self.apply(Op::Permute(axes.into()))
-    }
-
-    /// The same elements (row-major order) in a new shape.
-    ///
-    /// # Panics
-    /// When the element counts differ.
-    #[track_caller]
-    pub fn reshape(self, shape: &[usize]) -> Self {
-        self.apply(Op::Reshape(shape.into()))
-    }
-
-    /// Repeats the node along broadcast axes to reach `shape`.
-    ///
-    /// # Panics
-    /// When the node's shape does not broadcast to `shape`.
-    #[track_caller]
-    pub fn broadcast_to(self, shape: &[usize]) -> Self {
-        self.apply(Op::BroadcastTo(shape.into()))
-    }
-
-    /// Sums over broadcast axes down to `shape` (the adjoint of [`broadcast_to`](Var::broadcast_to)).
-    ///
-    /// # Panics
-    /// When `shape` does not broadcast to the node's shape.
-    #[track_caller]
-    pub fn sum_to(self, shape: &[usize]) -> Self {
-        self.apply(Op::SumTo(shape.into()))
-    }
-
-    /// The sum of all elements (a 0-d node).
-    #[track_caller]
-    pub fn sum(self) -> Self {
-        self.sum_to(&[])
-    }
-
-    /// The mean of all elements (a 0-d node).
-    #[track_caller]
-    pub fn mean(self) -> Self {
-        let n = T::lit(numel(&self.shape()) as f64);
-        self.sum() / n
-    }
-
-    /// Sum over `axis`, which is removed.
-    ///
-    /// # Panics
-    /// When `axis` is out of range.
-    #[track_caller]
-    pub fn sum_axis(self, axis: Axis) -> Self {
-        self.apply(Op::SumAxis {
-            axis: axis.index(),
-            keepdims: false,
-        })
-    }
-
-    /// Sum over `axis`, kept with length 1 (so the result broadcasts against the input).
-    #[track_caller]
-    pub fn sum_axis_keepdims(self, axis: Axis) -> Self {
-        self.apply(Op::SumAxis {
-            axis: axis.index(),
-            keepdims: true,
-        })
-    }
-
-    /// Mean over `axis`, which is removed.
-    #[track_caller]
-    pub fn mean_axis(self, axis: Axis) -> Self {
-        let n = self.with_value(|v| v.shape().get(axis.index()).copied().unwrap_or(1));
-        self.sum_axis(axis) / T::lit(n as f64)
-    }
-
-    /// Maximum over `axis`, which is removed. Ties share the gradient equally.
-    ///
-    /// # Panics
-    /// When `axis` is out of range or empty.
-    #[track_caller]
-    pub fn max_axis(self, axis: Axis) -> Self {
-        self.apply(Op::MaxAxis {
-            axis: axis.index(),
-            keepdims: false,
-        })
-    }
-
-    /// Maximum over `axis`, kept with length 1.
-    #[track_caller]
-    pub fn max_axis_keepdims(self, axis: Axis) -> Self {
-        self.apply(Op::MaxAxis {
-            axis: axis.index(),
-            keepdims: true,
-        })
-    }
-
-    /// The rows (along axis 0) at `index`, e.g. a mini-batch drawn from a data set. Repeats are allowed; their
-    /// gradients add up.
-    ///
-    /// # Panics
-    /// When the node is 0-d or an index is out of range.
-    #[track_caller]
-    pub fn take_rows(self, index: &[usize]) -> Self {
-        self.apply(Op::TakeRows(index.into()))
-    }
-
-    /// Zeros with `rows` rows, with row `k` of this node added into row `index[k]` (the adjoint of
-    /// [`take_rows`](Var::take_rows)).
-    #[track_caller]
-    pub fn scatter_rows(self, rows: usize, index: &[usize]) -> Self {
-        let index: Rc<[usize]> = index.into();
-        self.apply(Op::ScatterRows { rows, index })
-    }
-
-    /// `mask ? self : other` element-wise with a constant mask; all three broadcast together.
-    ///
-    /// # Panics
-    /// When the shapes do not broadcast together.
-    #[track_caller]
-    pub fn select(self, mask: &ArrayD<bool>, other: Var<'t, T>) -> Self {
-        self.binary(Op::Select(Rc::new(mask.clone())), "select", other)
     }
 }
 
@@ -342,6 +190,6 @@ impl<T: Float> fmt::Debug for Var<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let op = self.op();
         write!(f, "Var#{} {op} ", self.id)?;
-        self.tape.with_node(self.id, |n| write!(f, "{}", n.value))
+        self.tape().with_node(self.id, |n| write!(f, "{}", n.value))
     }
 }

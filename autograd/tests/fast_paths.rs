@@ -6,7 +6,7 @@ mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use autograd::{Algebra, CustomOp, Float, Tape};
+use autograd::{Backend, CustomOp, Float, Tape, Var};
 use ndarray::{Array2, ArrayD, ArrayViewD, IxDyn, ShapeBuilder};
 
 /// A 3 x 4 array with distinct entries, in standard layout, and the same array in column-major layout.
@@ -92,15 +92,14 @@ impl<T: Float> CustomOp<T> for NumberGradient {
     fn forward(&self, x: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
         x[0].to_owned()
     }
-    fn backward<A: Algebra<T>>(
+    fn backward<'a, B: Backend<T>>(
         &self,
-        alg: &A,
-        _x: &[&A::V],
-        _y: &A::V,
-        _g: &A::V,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        _g: Var<'a, T, B>,
         _needs: &[bool],
-    ) -> Vec<Option<A::V>> {
-        vec![Some(alg.constant(T::one()))]
+    ) -> Vec<Option<Var<'a, T, B>>> {
+        vec![Some(_g.constant_like(T::one()))]
     }
 }
 

@@ -147,7 +147,7 @@ fn graph_group_closes_when_its_closure_panics() {
         })
     }));
     assert!(result.is_err());
-    let _ = x.ln();
+    let _ = x.log();
     let groups = tape.groups();
     assert_eq!(groups[0].nodes, 1..2);
     assert_eq!(

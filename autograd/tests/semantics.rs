@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-use autograd::{Algebra, CustomOp, Float, Tape, Value, Var};
+use autograd::{Backend, CustomOp, Float, Tape, Value, Var};
 use common::{assert_close, assert_near, normal, rng};
 use ndarray::{arr1, arr2, Array2, ArrayD, ArrayViewD, Axis, IxDyn};
 
@@ -148,16 +148,15 @@ impl<T: Float> CustomOp<T> for CountBackward {
         x[0].to_owned()
     }
 
-    fn backward<A: Algebra<T>>(
+    fn backward<'a, B: Backend<T>>(
         &self,
-        _alg: &A,
-        _x: &[&A::V],
-        _y: &A::V,
-        g: &A::V,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
         _needs: &[bool],
-    ) -> Vec<Option<A::V>> {
+    ) -> Vec<Option<Var<'a, T, B>>> {
         self.0.set(self.0.get() + 1);
-        vec![Some(g.clone())]
+        vec![Some(g)]
     }
 }
 
@@ -399,8 +398,8 @@ fn binary_broadcast_mismatch_names_the_op() {
         ("div", |a, b| a / b),
         ("maximum", |a, b| a.maximum(b)),
         ("minimum", |a, b| a.minimum(b)),
-        ("select", |a, b| {
-            a.select(&ArrayD::from_elem(IxDyn(&[1]), true), b)
+        ("where", |a, b| {
+            a.where_(ArrayD::from_elem(IxDyn(&[1]), true), b)
         }),
     ];
     for (name, op) in ops {
@@ -722,8 +721,8 @@ fn mixing_tapes_panics_for_every_binary_op() {
         ("mul", |a, b| a * b),
         ("matmul", |a, b| a.matmul(b)),
         ("maximum", |a, b| a.maximum(b)),
-        ("select", |a, b| {
-            a.select(&ArrayD::from_elem(IxDyn(&[]), true), b)
+        ("where", |a, b| {
+            a.where_(ArrayD::from_elem(IxDyn(&[]), true), b)
         }),
         ("hypot", |a, b| a.custom(common::Hypot, &[b])),
     ];

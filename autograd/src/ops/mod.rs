@@ -1,35 +1,168 @@
-//! The closed set of primitive ops. Each family keeps its forward computation and its backward rule side by
-//! side in one file; this module only dispatches. The `match`es are exhaustive, so an op without a backward rule
-//! does not compile.
+//! The closed set of primitive ops. This module only dispatches: each family file holds, side by side, its ops'
+//! variants, forward computations, backward rules, drawing labels and `Var` methods.
 //!
-//! Every backward rule is written once, against [`Algebra`]: run with [`ArrayAlgebra`](crate::ArrayAlgebra) it is
-//! the fast first-order pass on plain arrays; run with [`TapeAlgebra`](crate::TapeAlgebra) it records the gradient
-//! as new nodes, which can be differentiated again.
+//! | file | ops |
+//! | --- | --- |
+//! | `unary.rs` | element-wise functions of one operand, one table row each (`exp`, `tanh`, `+c`, …) |
+//! | `binary.rs` | element-wise functions of two broadcast operands, one table row each (`+`, `×`, `max`, …) |
+//! | `reduce.rs` | sums and maxima over axes, and `sum_to` (the adjoint of broadcasting) |
+//! | `movement.rs` | reshape, permute, broadcast |
+//! | `index.rs` | rows by index and their scatter |
+//! | `select.rs` | comparisons (boolean masks) and `where_` |
+//! | `linalg.rs` | the matrix product |
+//! | `custom.rs` | user-defined ops ([`CustomOp`]) |
+//!
+//! A backward rule is ordinary arithmetic on [`Var`] handles, generic over the [`Backend`]: run on the
+//! [`Eager`](crate::Eager) backend it is the fast first-order pass on arrays, run on the [`Tape`](crate::Tape)
+//! it records the gradient as nodes that can be differentiated again (see `backend.rs` for why). Rules never
+//! see kernels, layouts or fast paths: forwards call `crate::kernels`.
+//!
+//! # Adding an op
+//! 1. **The op.** An element-wise op is one row in the table of `unary.rs` or `binary.rs`: its kind, label,
+//!    scalar function and derivative rule; the variant, the kernel loop and the `Var` method are generated. Any
+//!    other op is a struct in its family's file implementing `Primitive` (kind, forward, backward rule,
+//!    label) with its `Var` method beside it, plus one line in the `primitives!` list below. An op whose
+//!    backward needs a new operation brings that operation as a primitive too, so second order keeps working.
+//! 2. **The kernel**, if the forward needs more than ndarray offers: a function in `kernels/`, taking closures
+//!    and the op's name, never an op type.
+//! 3. **The tests.** A case in `tests/op_table.rs`: it fails until every kind in [`Op::kinds`] has a
+//!    first-order finite-difference check and a second-order check. Ops with a reference implementation also
+//!    get a test against it (matmul against naive loops).
+//! 4. **The size budget.** `tests/memory_tape.rs` asserts a recorded scalar node stays under 100 bytes: an
+//!    op's payload must keep [`Op`] at 32 bytes (share lists and arrays through `Rc`).
+//! 5. **The docs.** The README's op table, with the PyTorch equivalent.
 
-pub(crate) mod elementwise;
-pub(crate) mod linalg;
-pub(crate) mod movement;
-pub(crate) mod reduce;
-pub(crate) mod select;
+mod binary;
+mod custom;
+mod index;
+mod linalg;
+mod movement;
+mod reduce;
+mod select;
+mod unary;
 
 use std::fmt;
-use std::rc::Rc;
 
-use ndarray::{ArrayD, ArrayViewD};
+use ndarray::ArrayViewD;
 use smallvec::SmallVec;
 
-pub use elementwise::{Binary, Unary};
+pub use binary::Binary;
+pub use custom::{Custom, CustomOp, ErasedOp};
+pub use index::{ScatterRows, TakeRows};
+pub use linalg::MatMul;
+pub use movement::{BroadcastTo, Permute, Reshape};
+pub use reduce::{MaxAxis, SumAxis, SumTo};
+pub use select::{IntoVar, Mask, Where};
+pub use unary::Unary;
 
-use crate::custom::ErasedOp;
-use crate::{Algebra, Float, Value};
+use crate::{Backend, Float, Operand, Value, Var};
 
 /// Gradients of one node with respect to each of its inputs (`None` where an input needs none).
 pub type InputGrads<V> = SmallVec<[Option<V>; 2]>;
 
+/// What every primitive provides, in one place per op.
+pub(crate) trait Primitive<T: Float> {
+    /// The kinds this type covers: one for a struct, one per row for a table.
+    const KINDS: &'static [&'static str];
+
+    /// This op's kind: its name in messages and in the check table.
+    fn kind(&self) -> &'static str {
+        Self::KINDS[0]
+    }
+
+    /// The value, computed from the inputs' values.
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T>;
+
+    /// The vector–Jacobian product: given the gradient `g` of the output `y`, the gradient of each input that
+    /// `needs` one — at the input's shape, or for element-wise ops at the broadcast output's shape (the backward
+    /// pass reduces it).
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>>;
+
+    /// The label drawn in graph pictures.
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+
+    /// The view this op makes of `x` without copying, for layout ops that can be views.
+    fn view<'s>(&self, _x: ArrayViewD<'s, T>) -> Option<ArrayViewD<'s, T>> {
+        None
+    }
+}
+
+/// Declares [`Op`]'s dispatch: every method matches each variant to its type's `Primitive` impl.
+macro_rules! primitives {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        impl<T: Float> Op<T> {
+            /// The value, computed from the inputs' values.
+            #[track_caller]
+            pub(crate) fn eval(&self, x: &[Operand<'_, T>]) -> Value<T> {
+                match self {
+                    Op::Leaf => panic!("a leaf has no forward computation"),
+                    $(Op::$variant(op) => <$ty as Primitive<T>>::forward(op, x),)*
+                }
+            }
+
+            /// The backward rule (see `Primitive::vjp`).
+            pub(crate) fn vjp<'a, B: Backend<T>>(
+                &self,
+                x: &[Var<'a, T, B>],
+                y: Var<'a, T, B>,
+                g: Var<'a, T, B>,
+                needs: &[bool],
+            ) -> InputGrads<Var<'a, T, B>> {
+                match self {
+                    Op::Leaf => SmallVec::new(),
+                    $(Op::$variant(op) => <$ty as Primitive<T>>::vjp(op, x, y, g, needs),)*
+                }
+            }
+
+            /// The view a layout op makes of `x` without copying, if it can.
+            pub(crate) fn view<'s>(&self, x: ArrayViewD<'s, T>) -> Option<ArrayViewD<'s, T>> {
+                match self {
+                    Op::Leaf => None,
+                    $(Op::$variant(op) => <$ty as Primitive<T>>::view(op, x),)*
+                }
+            }
+
+            /// The op's kind: its name in error messages and in the check table (`"exp"`, `"add"`,
+            /// `"matmul"`, `"sum_axis"`, `"custom"`, …; `"leaf"` for inputs).
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    Op::Leaf => "leaf",
+                    $(Op::$variant(op) => <$ty as Primitive<T>>::kind(op),)*
+                }
+            }
+
+            /// Every kind of primitive, for tests that must cover them all.
+            ///
+            /// ```
+            /// let kinds = autograd::Op::<f64>::kinds();
+            /// assert!(kinds.contains(&"tanh") && kinds.contains(&"matmul"));
+            /// ```
+            pub fn kinds() -> Vec<&'static str> {
+                [$(<$ty as Primitive<T>>::KINDS),*].concat()
+            }
+        }
+
+        /// The op's short label, as drawn in graph pictures: `+`, `×`, `exp`, `1/x`, `matmul`, …
+        impl<T: Float> fmt::Display for Op<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    Op::Leaf => f.write_str("leaf"),
+                    $(Op::$variant(op) => <$ty as Primitive<T>>::label(op, f),)*
+                }
+            }
+        }
+    };
+}
+
 /// A primitive operation: what a tape node computes from its inputs.
 ///
-/// Users normally reach these through [`Var`](crate::Var)'s methods and operators; [`Algebra::apply`] takes
-/// them directly.
+/// Users reach these through [`Var`]'s methods and operators; [`Var::op`] shows the one that made a node.
 #[derive(Clone)]
 pub enum Op<T: Float> {
     /// A leaf: a variable or a constant put on the tape by the user.
@@ -38,48 +171,44 @@ pub enum Op<T: Float> {
     Unary(Unary<T>),
     /// An element-wise function of two operands, broadcast with NumPy's rules.
     Binary(Binary),
-    /// The 2-D matrix product `op(a) · op(b)`, where `op` transposes when the flag is set.
-    MatMul {
-        /// Transpose the left operand.
-        ta: bool,
-        /// Transpose the right operand.
-        tb: bool,
-    },
-    /// Reorders axes: output axis `k` is input axis `axes[k]`.
-    Permute(Rc<[usize]>),
-    /// Same elements in row-major order, new shape.
-    Reshape(Rc<[usize]>),
-    /// Repeats the operand along broadcast axes to reach this shape.
-    BroadcastTo(Rc<[usize]>),
-    /// Sums over broadcast axes down to this shape (the adjoint of `BroadcastTo`).
-    SumTo(Rc<[usize]>),
-    /// Sums over one axis.
-    SumAxis {
-        /// The axis summed over.
-        axis: usize,
-        /// Keep the axis with length 1.
-        keepdims: bool,
-    },
-    /// Maximum over one axis; ties share the gradient equally.
-    MaxAxis {
-        /// The axis reduced.
-        axis: usize,
-        /// Keep the axis with length 1.
-        keepdims: bool,
-    },
-    /// Rows of the operand at these indices along axis 0 (repeats allowed).
-    TakeRows(Rc<[usize]>),
-    /// A zero tensor with `rows` rows into which row `k` of the operand is added at row `index[k]`.
-    ScatterRows {
-        /// Rows of the result.
-        rows: usize,
-        /// Destination row of each operand row.
-        index: Rc<[usize]>,
-    },
-    /// `mask ? a : b` element-wise with a constant boolean mask; all three broadcast together.
-    Select(Rc<ArrayD<bool>>),
-    /// A user-defined op (see [`CustomOp`](crate::CustomOp)).
-    Custom(Rc<dyn ErasedOp<T>>),
+    /// A sum over broadcast axes down to a shape (the adjoint of broadcasting).
+    SumTo(SumTo),
+    /// A sum over one axis.
+    SumAxis(SumAxis),
+    /// A maximum over one axis.
+    MaxAxis(MaxAxis),
+    /// The same elements in a new shape.
+    Reshape(Reshape),
+    /// A reordering of axes.
+    Permute(Permute),
+    /// Repetition along broadcast axes.
+    BroadcastTo(BroadcastTo),
+    /// Rows at indices along axis 0.
+    TakeRows(TakeRows),
+    /// Rows added into a zero tensor at indices (the adjoint of `TakeRows`).
+    ScatterRows(ScatterRows),
+    /// Element-wise choice by a boolean mask.
+    Where(Where),
+    /// The matrix product.
+    MatMul(MatMul),
+    /// A user-defined op.
+    Custom(Custom<T>),
+}
+
+primitives! {
+    Unary(Unary<T>),
+    Binary(Binary),
+    SumTo(SumTo),
+    SumAxis(SumAxis),
+    MaxAxis(MaxAxis),
+    Reshape(Reshape),
+    Permute(Permute),
+    BroadcastTo(BroadcastTo),
+    TakeRows(TakeRows),
+    ScatterRows(ScatterRows),
+    Where(Where),
+    MatMul(MatMul),
+    Custom(Custom<T>),
 }
 
 impl<T: Float> Op<T> {
@@ -89,87 +218,15 @@ impl<T: Float> Op<T> {
     /// When the inputs' shapes break the op's contract; the message names the op and the shapes.
     #[track_caller]
     pub fn forward(&self, x: &[&Value<T>]) -> Value<T> {
-        let v = |k: usize| x[k].view();
-        let array = match self {
-            Op::Leaf => panic!("a leaf has no forward computation"),
-            Op::Unary(u) => return u.forward(x[0]),
-            Op::Binary(b) => return b.forward(x[0], x[1]),
-            Op::MatMul { ta, tb } => linalg::matmul(&v(0), &v(1), *ta, *tb),
-            Op::Permute(axes) => movement::permute(&v(0), axes),
-            Op::Reshape(shape) => movement::reshape(&v(0), shape),
-            Op::BroadcastTo(shape) => movement::broadcast_to(&v(0), shape),
-            Op::SumTo(shape) => crate::shape::sum_to(&v(0), shape),
-            Op::SumAxis { axis, keepdims } => reduce::sum_axis(&v(0), *axis, *keepdims),
-            Op::MaxAxis { axis, keepdims } => reduce::max_axis(&v(0), *axis, *keepdims),
-            Op::TakeRows(index) => movement::take_rows(&v(0), index),
-            Op::ScatterRows { rows, index } => movement::scatter_rows(&v(0), *rows, index),
-            Op::Select(mask) => select::select(mask, &v(0), &v(1)),
-            Op::Custom(op) => {
-                let views: SmallVec<[ArrayViewD<'_, T>; 2]> = x.iter().map(|x| x.view()).collect();
-                op.forward(&views)
-            }
-        };
-        Value::from_array(array)
+        let x: SmallVec<[Operand<'_, T>; 3]> = x.iter().map(|v| v.operand()).collect();
+        self.eval(&x)
     }
 
-    /// The vector–Jacobian product of the op: given the gradient `g` of its output `y`, the gradient of each
-    /// input in `x` that `needs` one, at the shape of the op's (broadcast) output for element-wise ops.
-    pub fn backward<A: Algebra<T>>(
-        &self,
-        alg: &A,
-        x: &[&A::V],
-        y: &A::V,
-        g: &A::V,
-        needs: &[bool],
-    ) -> InputGrads<A::V> {
-        let one = |grad: A::V| smallvec::smallvec![Some(grad)];
+    /// The op's name in error messages (its [`kind`](Op::kind), or a custom op's own name).
+    pub(crate) fn name(&self) -> &str {
         match self {
-            Op::Leaf => SmallVec::new(),
-            Op::Unary(u) => one(u.backward(alg, x[0], y, g)),
-            Op::Binary(b) => b.backward(alg, x[0], x[1], y, g, needs),
-            Op::MatMul { ta, tb } => linalg::matmul_backward(alg, x[0], x[1], g, *ta, *tb, needs),
-            Op::Permute(axes) => one(movement::permute_backward(alg, axes, g)),
-            Op::Reshape(_) => one(alg.reshape(g, &alg.shape(x[0]))),
-            Op::BroadcastTo(_) => one(alg.sum_to(g, &alg.shape(x[0]))),
-            Op::SumTo(_) => one(alg.broadcast_to(g, &alg.shape(x[0]))),
-            Op::SumAxis { axis, keepdims } => {
-                one(reduce::sum_axis_backward(alg, x[0], g, *axis, *keepdims))
-            }
-            Op::MaxAxis { axis, keepdims } => {
-                one(reduce::max_axis_backward(alg, x[0], g, *axis, *keepdims))
-            }
-            Op::TakeRows(index) => one(alg.scatter_rows(g, alg.shape(x[0])[0], index)),
-            Op::ScatterRows { index, .. } => one(alg.take_rows(g, index)),
-            Op::Select(mask) => select::select_backward(alg, mask, g, needs),
-            Op::Custom(op) => alg.custom_backward(op.as_ref(), x, y, g, needs),
-        }
-    }
-}
-
-/// The op's short label, as drawn in graph pictures: `+`, `×`, `exp`, `1/x`, `matmul`, …
-impl<T: Float> fmt::Display for Op<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Op::Leaf => write!(f, "leaf"),
-            Op::Unary(u) => write!(f, "{u}"),
-            Op::Binary(b) => write!(f, "{b}"),
-            Op::MatMul { ta, tb } => write!(
-                f,
-                "matmul{}{}",
-                if *ta { " Aᵀ" } else { "" },
-                if *tb { " Bᵀ" } else { "" }
-            ),
-            Op::Permute(axes) => write!(f, "permute{axes:?}"),
-            Op::Reshape(shape) => write!(f, "reshape{shape:?}"),
-            Op::BroadcastTo(shape) => write!(f, "broadcast{shape:?}"),
-            Op::SumTo(shape) if shape.is_empty() => write!(f, "sum"),
-            Op::SumTo(shape) => write!(f, "sum_to{shape:?}"),
-            Op::SumAxis { axis, .. } => write!(f, "sum(axis {axis})"),
-            Op::MaxAxis { axis, .. } => write!(f, "max(axis {axis})"),
-            Op::TakeRows(_) => write!(f, "take_rows"),
-            Op::ScatterRows { .. } => write!(f, "scatter_rows"),
-            Op::Select(_) => write!(f, "select"),
-            Op::Custom(op) => write!(f, "{}", op.name()),
+            Op::Custom(op) => op.0.name(),
+            op => op.kind(),
         }
     }
 }

@@ -1,112 +1,243 @@
-//! Ops that move elements without changing them: permute, reshape, broadcast, and row gather/scatter.
+//! Ops that move elements without changing them: reshape, permute, broadcast. Each can also be a view of its
+//! operand where the layout allows, which the eager backend uses so that `g.matmul(b.t())` copies nothing.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Order};
+use std::fmt;
+use std::rc::Rc;
 
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Order};
+use smallvec::smallvec;
+
+use super::{InputGrads, Op, Primitive};
 use crate::shape::numel;
-use crate::{Algebra, Float};
-
-/// Reorders axes: output axis `k` is input axis `axes[k]`.
-///
-/// # Panics
-/// When `axes` is not a permutation of the operand's axes.
-#[track_caller]
-pub(crate) fn permute<T: Float>(x: &ArrayViewD<'_, T>, axes: &[usize]) -> ArrayD<T> {
-    let mut seen = vec![false; x.ndim()];
-    let valid = axes.len() == x.ndim()
-        && axes
-            .iter()
-            .all(|&a| a < seen.len() && !std::mem::replace(&mut seen[a], true));
-    if !valid {
-        panic!(
-            "permute: axes {axes:?} are not a permutation of the axes of shape {:?}",
-            x.shape()
-        );
-    }
-    x.clone().permuted_axes(IxDyn(axes)).to_owned()
-}
-
-/// The gradient of a permutation is the inverse permutation of the gradient.
-pub(crate) fn permute_backward<T: Float, A: Algebra<T>>(alg: &A, axes: &[usize], g: &A::V) -> A::V {
-    let mut inverse = vec![0; axes.len()];
-    for (k, &a) in axes.iter().enumerate() {
-        inverse[a] = k;
-    }
-    alg.permute(g, &inverse)
-}
+use crate::{Backend, Float, Operand, Value, Var};
 
 /// The same elements in row-major order, in a new shape.
-///
-/// # Panics
-/// When the element counts differ.
-#[track_caller]
-pub(crate) fn reshape<T: Float>(x: &ArrayViewD<'_, T>, shape: &[usize]) -> ArrayD<T> {
-    if numel(shape) != x.len() {
-        panic!("reshape: cannot reshape {:?} into {shape:?}", x.shape());
-    }
-    x.to_shape((IxDyn(shape), Order::RowMajor))
-        .expect("element counts match")
-        .into_owned()
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reshape {
+    /// The new shape.
+    pub shape: Rc<[usize]>,
 }
 
-/// The operand repeated along broadcast axes to reach `shape`.
-///
-/// # Panics
-/// When the operand's shape does not broadcast to `shape`.
-#[track_caller]
-pub(crate) fn broadcast_to<T: Float>(x: &ArrayViewD<'_, T>, shape: &[usize]) -> ArrayD<T> {
-    match x.broadcast(shape) {
-        Some(view) => view.to_owned(),
-        None => panic!(
-            "broadcast_to: shape {:?} cannot be broadcast to {shape:?}",
-            x.shape()
-        ),
+impl Reshape {
+    #[track_caller]
+    fn check(&self, from: &[usize]) {
+        if numel(&self.shape) != numel(from) {
+            panic!("reshape: cannot reshape {from:?} into {:?}", self.shape);
+        }
     }
 }
 
-/// Rows of `x` (along axis 0) at `index`.
-///
-/// # Panics
-/// When `x` is 0-d or an index is out of range.
-#[track_caller]
-pub(crate) fn take_rows<T: Float>(x: &ArrayViewD<'_, T>, index: &[usize]) -> ArrayD<T> {
-    check_rows("take_rows", x.shape(), index);
-    x.select(Axis(0), index)
+impl<T: Float> Primitive<T> for Reshape {
+    const KINDS: &'static [&'static str] = &["reshape"];
+
+    #[track_caller]
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
+        self.check(x[0].shape());
+        let reshaped = x[0].with_view(|v| {
+            v.to_shape((IxDyn(&self.shape), Order::RowMajor))
+                .expect("element counts match")
+                .into_owned()
+        });
+        Value::from_array(reshaped)
+    }
+
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        _needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>> {
+        smallvec![Some(g.reshape(&x[0].shape()))]
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "reshape{:?}", self.shape)
+    }
+
+    /// A view when the operand is contiguous in row-major order.
+    #[track_caller]
+    fn view<'s>(&self, x: ArrayViewD<'s, T>) -> Option<ArrayViewD<'s, T>> {
+        self.check(x.shape());
+        x.into_shape_with_order((IxDyn(&self.shape), Order::RowMajor))
+            .ok()
+    }
 }
 
-/// A zero tensor with `rows` rows where row `k` of `x` is added into row `index[k]`.
-///
-/// # Panics
-/// When `x`'s first axis differs from `index`'s length, or an index is out of range.
-#[track_caller]
-pub(crate) fn scatter_rows<T: Float>(
-    x: &ArrayViewD<'_, T>,
-    rows: usize,
-    index: &[usize],
-) -> ArrayD<T> {
-    if x.ndim() == 0 || x.shape()[0] != index.len() {
-        panic!(
-            "scatter_rows: operand of shape {:?} does not have {} rows",
-            x.shape(),
-            index.len()
-        );
-    }
-    let mut shape = x.shape().to_vec();
-    shape[0] = rows;
-    check_rows("scatter_rows", &shape, index);
-    let mut out = ArrayD::zeros(shape);
-    for (row, &dest) in x.outer_iter().zip(index) {
-        let mut target = out.index_axis_mut(Axis(0), dest);
-        target += &row;
-    }
-    out
+/// A reordering of axes: output axis `k` is input axis `axes[k]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permute {
+    /// The input axis of each output axis.
+    pub axes: Rc<[usize]>,
 }
 
-#[track_caller]
-fn check_rows(op: &str, shape: &[usize], index: &[usize]) {
-    let Some(&rows) = shape.first() else {
-        panic!("{op}: operand must have at least one axis, got shape {shape:?}");
-    };
-    if let Some(bad) = index.iter().find(|&&i| i >= rows) {
-        panic!("{op}: index {bad} out of range for {rows} rows (shape {shape:?})");
+impl Permute {
+    #[track_caller]
+    fn check(&self, shape: &[usize]) {
+        let mut seen = vec![false; shape.len()];
+        let valid = self.axes.len() == shape.len()
+            && self
+                .axes
+                .iter()
+                .all(|&a| a < seen.len() && !std::mem::replace(&mut seen[a], true));
+        if !valid {
+            panic!(
+                "permute: axes {:?} are not a permutation of the axes of shape {shape:?}",
+                self.axes
+            );
+        }
+    }
+}
+
+impl<T: Float> Primitive<T> for Permute {
+    const KINDS: &'static [&'static str] = &["permute"];
+
+    #[track_caller]
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
+        self.check(x[0].shape());
+        let permuted = x[0].with_view(|v| v.permuted_axes(IxDyn(&self.axes)).to_owned());
+        Value::from_array(permuted)
+    }
+
+    /// The gradient of a permutation is the inverse permutation of the gradient.
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        _needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>> {
+        let mut inverse = vec![0; self.axes.len()];
+        for (k, &a) in self.axes.iter().enumerate() {
+            inverse[a] = k;
+        }
+        smallvec![Some(g.permute(&inverse))]
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "permute{:?}", self.axes)
+    }
+
+    #[track_caller]
+    fn view<'s>(&self, x: ArrayViewD<'s, T>) -> Option<ArrayViewD<'s, T>> {
+        self.check(x.shape());
+        Some(x.permuted_axes(IxDyn(&self.axes)))
+    }
+}
+
+/// Repetition along broadcast axes, to reach a shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BroadcastTo {
+    /// The result's shape.
+    pub shape: Rc<[usize]>,
+}
+
+impl<T: Float> Primitive<T> for BroadcastTo {
+    const KINDS: &'static [&'static str] = &["broadcast_to"];
+
+    #[track_caller]
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
+        let shape = &*self.shape;
+        let out = match x[0].array() {
+            None => ArrayD::from_elem(IxDyn(shape), x[0].num()),
+            Some(a) => match a.broadcast(shape) {
+                Some(view) => view.to_owned(),
+                None => panic!(
+                    "broadcast_to: shape {:?} cannot be broadcast to {shape:?}",
+                    a.shape()
+                ),
+            },
+        };
+        Value::from_array(out)
+    }
+
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        _needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>> {
+        smallvec![Some(g.sum_to(&x[0].shape()))]
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "broadcast{:?}", self.shape)
+    }
+}
+
+impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
+    /// The same elements (row-major order) in a new shape.
+    ///
+    /// ```
+    /// use autograd::Tape;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(ndarray::array![1.0, 2.0, 3.0, 4.0]);
+    /// assert_eq!(x.reshape(&[2, 2]).shape(), [2, 2]);
+    /// ```
+    ///
+    /// # Panics
+    /// When the element counts differ.
+    #[track_caller]
+    pub fn reshape(self, shape: &[usize]) -> Self {
+        self.apply(Op::Reshape(Reshape {
+            shape: shape.into(),
+        }))
+    }
+
+    /// Reorders axes: output axis `k` is input axis `axes[k]` (NumPy's `transpose(axes)`).
+    ///
+    /// # Panics
+    /// When `axes` is not a permutation of the node's axes.
+    #[track_caller]
+    pub fn permute(self, axes: &[usize]) -> Self {
+        self.apply(Op::Permute(Permute { axes: axes.into() }))
+    }
+
+    /// Swaps axes `a` and `b` (PyTorch's `transpose(a, b)`, NumPy's `swapaxes`).
+    ///
+    /// ```
+    /// use autograd::Tape;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(ndarray::Array3::<f64>::zeros((2, 3, 4)));
+    /// assert_eq!(x.transpose(0, 2).shape(), [4, 3, 2]);
+    /// ```
+    ///
+    /// # Panics
+    /// When an axis is out of range.
+    #[track_caller]
+    pub fn transpose(self, a: usize, b: usize) -> Self {
+        let ndim = self.ndim();
+        if a >= ndim || b >= ndim {
+            panic!("transpose: axes {a} and {b} out of range for {ndim} axes");
+        }
+        let mut axes: Vec<usize> = (0..ndim).collect();
+        axes.swap(a, b);
+        self.permute(&axes)
+    }
+
+    /// The matrix transpose: rows and columns of a 2-D value swapped. A 0-d or 1-D value is returned as it is
+    /// (as PyTorch's `t()`); for more axes use [`transpose`](Var::transpose) or [`permute`](Var::permute).
+    ///
+    /// # Panics
+    /// When the value has more than two axes.
+    #[track_caller]
+    pub fn t(self) -> Self {
+        match self.ndim() {
+            0 | 1 => self,
+            2 => self.permute(&[1, 0]),
+            n => panic!("t: expects at most 2 axes, got {n}; use transpose(a, b) or permute"),
+        }
+    }
+
+    /// Repeats the value along broadcast axes to reach `shape`.
+    ///
+    /// # Panics
+    /// When the value's shape does not broadcast to `shape`.
+    #[track_caller]
+    pub fn broadcast_to(self, shape: &[usize]) -> Self {
+        self.apply(Op::BroadcastTo(BroadcastTo {
+            shape: shape.into(),
+        }))
     }
 }

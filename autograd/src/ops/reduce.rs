@@ -1,94 +1,270 @@
-//! Reductions over one axis: sum and max. (Summing down to a broadcast shape lives in [`crate::shape`].)
+//! Reductions: `sum_to` (summing broadcast axes away, the adjoint of broadcasting), and sums and maxima over one
+//! axis. Composed reductions (`sum`, `mean`, `mean_axis`) are methods built on these.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
+use std::fmt;
+use std::rc::Rc;
 
-use crate::{Algebra, Float};
+use ndarray::{Axis, IxDyn};
+use smallvec::smallvec;
 
-#[track_caller]
-fn check_axis(op: &str, x: &ArrayViewD<'_, impl Float>, axis: usize) {
-    if axis >= x.ndim() {
-        panic!("{op}: axis {axis} out of range for shape {:?}", x.shape());
+use super::{InputGrads, Op, Primitive};
+use crate::shape::numel;
+use crate::{kernels, Backend, Float, Operand, Value, Var};
+
+/// Sums over the axes that broadcasting to the operand's shape would add or stretch, down to `shape` (`[]`
+/// sums everything).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SumTo {
+    /// The result's shape.
+    pub shape: Rc<[usize]>,
+}
+
+impl<T: Float> Primitive<T> for SumTo {
+    const KINDS: &'static [&'static str] = &["sum_to"];
+
+    #[track_caller]
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
+        match x[0].array() {
+            Some(a) => Value::from_array(kernels::sum_to(a, &self.shape)),
+            None if self.shape.is_empty() => x[0].to_value(),
+            None => panic!("sum_to: shape {:?} does not broadcast to []", self.shape),
+        }
+    }
+
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        _needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>> {
+        smallvec![Some(g.broadcast_to(&x[0].shape()))]
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.shape.len() {
+            0 => f.write_str("sum"),
+            _ => write!(f, "sum_to{:?}", self.shape),
+        }
     }
 }
 
-/// Sum over `axis`, keeping it with length 1 when `keepdims`.
-///
-/// # Panics
-/// When `axis` is out of range.
-#[track_caller]
-pub(crate) fn sum_axis<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, keepdims: bool) -> ArrayD<T> {
-    check_axis("sum_axis", x, axis);
-    let s = crate::shape::sum_axis(x, axis);
-    if keepdims {
-        s.insert_axis(Axis(axis))
-    } else {
-        s
+/// A sum over one axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SumAxis {
+    /// The axis summed over.
+    pub axis: usize,
+    /// Keep the axis, with length 1.
+    pub keepdims: bool,
+}
+
+impl<T: Float> Primitive<T> for SumAxis {
+    const KINDS: &'static [&'static str] = &["sum_axis"];
+
+    #[track_caller]
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
+        let a = check_axis("sum_axis", x[0], self.axis);
+        let s = kernels::sum_axis(a, self.axis);
+        Value::from_array(if self.keepdims {
+            s.insert_axis(Axis(self.axis))
+        } else {
+            s
+        })
+    }
+
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        _needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>> {
+        smallvec![Some(spread(g, x[0], self.axis, self.keepdims))]
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sum(axis {})", self.axis)
     }
 }
 
-/// Maximum over `axis`, keeping it with length 1 when `keepdims`.
-///
-/// # Panics
-/// When `axis` is out of range or has length 0.
-#[track_caller]
-pub(crate) fn max_axis<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, keepdims: bool) -> ArrayD<T> {
-    check_axis("max_axis", x, axis);
-    if x.shape()[axis] == 0 {
-        panic!("max_axis: axis {axis} of shape {:?} is empty", x.shape());
+/// A maximum over one axis; ties share the gradient equally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxAxis {
+    /// The axis reduced.
+    pub axis: usize,
+    /// Keep the axis, with length 1.
+    pub keepdims: bool,
+}
+
+impl<T: Float> Primitive<T> for MaxAxis {
+    const KINDS: &'static [&'static str] = &["max_axis"];
+
+    #[track_caller]
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
+        let a = check_axis("max_axis", x[0], self.axis);
+        if a.shape()[self.axis] == 0 {
+            panic!(
+                "max_axis: axis {} of shape {:?} is empty",
+                self.axis,
+                a.shape()
+            );
+        }
+        let m = kernels::max_axis(a, self.axis, T::neg_infinity(), T::max);
+        Value::from_array(if self.keepdims {
+            m.insert_axis(Axis(self.axis))
+        } else {
+            m
+        })
     }
-    let m = x.map_axis(Axis(axis), |lane| {
-        lane.iter().copied().fold(T::neg_infinity(), T::max)
-    });
-    if keepdims {
-        m.insert_axis(Axis(axis))
-    } else {
-        m
+
+    /// The gradient flows to the maximal elements of each lane, shared equally among ties.
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        _needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>> {
+        let (axis, keepdims) = (self.axis, self.keepdims);
+        let shares = x[0].zip_values(y, |x, y| {
+            x.with_view(|x| {
+                y.with_view(|top| {
+                    let top = if keepdims {
+                        top
+                    } else {
+                        top.insert_axis(Axis(axis))
+                    };
+                    kernels::tie_shares(&x, &top, axis)
+                })
+            })
+        });
+        let shares = x[0].constant_like(shares);
+        smallvec![Some(spread(g, x[0], axis, keepdims) * shares)]
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "max(axis {})", self.axis)
     }
 }
 
-/// The gradient of a sum over `axis`: `g` spread back over that axis (re-inserted when it was dropped).
-pub(crate) fn sum_axis_backward<T: Float, A: Algebra<T>>(
-    alg: &A,
-    x: &A::V,
-    g: &A::V,
+/// The operand as an array with `axis` in range.
+#[track_caller]
+fn check_axis<'x, T: Float>(
+    op: &str,
+    x: Operand<'x, T>,
+    axis: usize,
+) -> &'x ndarray::ArrayRef<T, IxDyn> {
+    match x.array() {
+        Some(a) if axis < a.ndim() => a,
+        _ => panic!("{op}: axis {axis} out of range for shape {:?}", x.shape()),
+    }
+}
+
+/// A reduction's gradient `g` spread back over the reduced axis of `x` (re-inserted when it was dropped).
+fn spread<'a, T: Float, B: Backend<T>>(
+    g: Var<'a, T, B>,
+    x: Var<'a, T, B>,
     axis: usize,
     keepdims: bool,
-) -> A::V {
-    let in_shape = alg.shape(x);
+) -> Var<'a, T, B> {
+    let shape = x.shape();
     let g = if keepdims {
-        g.clone()
+        g
     } else {
-        let mut kept = in_shape.clone();
+        let mut kept = shape.clone();
         kept[axis] = 1;
-        alg.reshape(g, &kept)
+        g.reshape(&kept)
     };
-    alg.broadcast_to(&g, &in_shape)
+    g.broadcast_to(&shape)
 }
 
-/// The gradient flows to the maximal elements of each lane, shared equally among ties.
-pub(crate) fn max_axis_backward<T: Float, A: Algebra<T>>(
-    alg: &A,
-    x: &A::V,
-    g: &A::V,
-    axis: usize,
-    keepdims: bool,
-) -> A::V {
-    let share = alg.constant_from(&[x], |v| {
-        let x = &v[0];
-        let m = max_axis(x, axis, true);
-        let mut share = ArrayD::zeros(x.raw_dim());
-        Zip::from(share.lanes_mut(Axis(axis)))
-            .and(x.lanes(Axis(axis)))
-            .and(m.lanes(Axis(axis)))
-            .for_each(|mut s, lane, top| {
-                let top = top[0];
-                let count = lane.iter().filter(|&&v| v == top).count();
-                let weight = T::one() / T::lit(count as f64);
-                Zip::from(&mut s)
-                    .and(&lane)
-                    .for_each(|s, &v| *s = if v == top { weight } else { T::zero() });
-            });
-        share
-    });
-    alg.mul(&sum_axis_backward(alg, x, g, axis, keepdims), &share)
+impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
+    /// Sums over broadcast axes down to `shape` (the adjoint of [`broadcast_to`](Var::broadcast_to)).
+    ///
+    /// ```
+    /// use autograd::Tape;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(ndarray::array![[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(x.sum_to(&[1, 2]).value(), ndarray::array![[4.0, 6.0]].into_dyn());
+    /// ```
+    ///
+    /// # Panics
+    /// When `shape` does not broadcast to the node's shape.
+    #[track_caller]
+    pub fn sum_to(self, shape: &[usize]) -> Self {
+        self.apply(Op::SumTo(SumTo {
+            shape: shape.into(),
+        }))
+    }
+
+    /// The sum of all elements (a 0-d value).
+    #[track_caller]
+    pub fn sum(self) -> Self {
+        self.sum_to(&[])
+    }
+
+    /// The mean of all elements (a 0-d value).
+    #[track_caller]
+    pub fn mean(self) -> Self {
+        let n = T::lit(numel(&self.shape()) as f64);
+        self.sum() / n
+    }
+
+    /// Sum over `axis`, which is removed.
+    ///
+    /// # Panics
+    /// When `axis` is out of range.
+    #[track_caller]
+    pub fn sum_axis(self, axis: Axis) -> Self {
+        self.apply(Op::SumAxis(SumAxis {
+            axis: axis.index(),
+            keepdims: false,
+        }))
+    }
+
+    /// Sum over `axis`, kept with length 1 (so the result broadcasts against the input).
+    ///
+    /// # Panics
+    /// When `axis` is out of range.
+    #[track_caller]
+    pub fn sum_axis_keepdims(self, axis: Axis) -> Self {
+        self.apply(Op::SumAxis(SumAxis {
+            axis: axis.index(),
+            keepdims: true,
+        }))
+    }
+
+    /// Mean over `axis`, which is removed.
+    ///
+    /// # Panics
+    /// When `axis` is out of range.
+    #[track_caller]
+    pub fn mean_axis(self, axis: Axis) -> Self {
+        let n = self.with_value(|v| v.shape().get(axis.index()).copied().unwrap_or(1));
+        self.sum_axis(axis) / T::lit(n as f64)
+    }
+
+    /// Maximum over `axis`, which is removed. Ties share the gradient equally.
+    ///
+    /// # Panics
+    /// When `axis` is out of range or empty.
+    #[track_caller]
+    pub fn max_axis(self, axis: Axis) -> Self {
+        self.apply(Op::MaxAxis(MaxAxis {
+            axis: axis.index(),
+            keepdims: false,
+        }))
+    }
+
+    /// Maximum over `axis`, kept with length 1.
+    ///
+    /// # Panics
+    /// When `axis` is out of range or empty.
+    #[track_caller]
+    pub fn max_axis_keepdims(self, axis: Axis) -> Self {
+        self.apply(Op::MaxAxis(MaxAxis {
+            axis: axis.index(),
+            keepdims: true,
+        }))
+    }
 }

@@ -77,14 +77,14 @@ pub fn cross_entropy<'t, T: Float>(y: Var<'t, T>, t: Labels<'_, T>) -> Var<'t, T
     t.check("cross_entropy", (n, classes));
     let tape = y.tape();
     let total = match t {
-        Labels::OneHot(t) => (y.ln() * tape.constant_named("t", t)).sum(),
+        Labels::OneHot(t) => (y.log() * tape.constant_named("t", t)).sum(),
         Labels::Indices(index) => {
             let mut mask = ArrayD::from_elem(shape.as_slice(), false);
             for (i, &c) in index.iter().enumerate() {
                 mask[[i, c]] = true;
             }
-            let picked = y.select(&mask, tape.constant(T::zero()));
-            picked.sum_axis(Axis(1)).ln().sum()
+            let picked = y.where_(&mask, tape.constant(T::zero()));
+            picked.sum_axis(Axis(1)).log().sum()
         }
     };
     -total / T::lit(n as f64)

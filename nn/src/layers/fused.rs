@@ -1,8 +1,8 @@
 //! Each layer as one [`CustomOp`] node with the lecture's hand-derived backward rule.
 //!
 //! The forward passes reuse the array math of [`crate::functions`] (as the manual layers do). The backward
-//! rules are written against [`Algebra`], so run on arrays they are the fast first-order rule and run on the
-//! tape they are differentiable again: every fused layer supports second derivatives wherever the maths has
+//! rules are arithmetic on [`Var`] handles generic over the [`Backend`], so run on arrays they are the fast
+//! first-order rule and run on the tape they are differentiable again: every fused layer supports second derivatives wherever the maths has
 //! them (ReLU's step is a constant).
 //!
 //! ```
@@ -16,10 +16,8 @@
 //! assert_eq!((y.scalar(), y.backward().scalar(x)), (0.5, 0.25));
 //! ```
 
-use std::rc::Rc;
-
-use autograd::{Algebra, CustomOp, ErasedOp, Float, Op, Value, Var};
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, Ix1, Ix2};
+use autograd::{Backend, CustomOp, Float, Value, Var};
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, Axis, Ix1, Ix2};
 
 use crate::functions::{self, cross_entropy};
 use crate::Labels;
@@ -89,18 +87,14 @@ impl<T: Float> CustomOp<T> for ReluOp {
         x[0].mapv(functions::relu)
     }
 
-    fn backward<A: Algebra<T>>(
+    fn backward<'a, B: Backend<T>>(
         &self,
-        alg: &A,
-        x: &[&A::V],
-        _y: &A::V,
-        g: &A::V,
+        x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
         _needs: &[bool],
-    ) -> Vec<Option<A::V>> {
-        let passes = alg.constant_from(&[x[0]], |x| {
-            x[0].mapv(|v| if v > T::zero() { T::one() } else { T::zero() })
-        });
-        vec![Some(alg.mul(g, &passes))]
+    ) -> Vec<Option<Var<'a, T, B>>> {
+        vec![Some(g.where_(x[0].gt(0), 0))]
     }
 }
 
@@ -117,16 +111,14 @@ impl<T: Float> CustomOp<T> for SigmoidOp {
         x[0].mapv(functions::sigmoid)
     }
 
-    fn backward<A: Algebra<T>>(
+    fn backward<'a, B: Backend<T>>(
         &self,
-        alg: &A,
-        _x: &[&A::V],
-        y: &A::V,
-        g: &A::V,
+        _x: &[Var<'a, T, B>],
+        y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
         _needs: &[bool],
-    ) -> Vec<Option<A::V>> {
-        let one_minus_y = alg.add_scalar(&alg.neg(y), T::one());
-        vec![Some(alg.mul(g, &alg.mul(y, &one_minus_y)))]
+    ) -> Vec<Option<Var<'a, T, B>>> {
+        vec![Some(g * y * (1 - y))]
     }
 }
 
@@ -151,19 +143,18 @@ impl<T: Float> CustomOp<T> for AffineOp {
     }
 
     /// Only the gradients that are needed are computed: for a constant image batch, `dX` is skipped.
-    fn backward<A: Algebra<T>>(
+    fn backward<'a, B: Backend<T>>(
         &self,
-        alg: &A,
-        inputs: &[&A::V],
-        _y: &A::V,
-        g: &A::V,
+        inputs: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
         needs: &[bool],
-    ) -> Vec<Option<A::V>> {
+    ) -> Vec<Option<Var<'a, T, B>>> {
         let (x, w) = (inputs[0], inputs[1]);
         vec![
-            needs[0].then(|| alg.matmul_t(g, w, false, true)),
-            needs[1].then(|| alg.matmul_t(x, g, true, false)),
-            needs[2].then(|| alg.sum_axis(g, 0, false)),
+            needs[0].then(|| g.matmul(w.t())),
+            needs[1].then(|| x.t().matmul(g)),
+            needs[2].then(|| g.sum_axis(Axis(0))),
         ]
     }
 }
@@ -183,16 +174,15 @@ impl<T: Float> CustomOp<T> for SoftmaxOp {
         functions::softmax(matrix("Softmax", "scores", &x[0])).into_dyn()
     }
 
-    fn backward<A: Algebra<T>>(
+    fn backward<'a, B: Backend<T>>(
         &self,
-        alg: &A,
-        _x: &[&A::V],
-        y: &A::V,
-        g: &A::V,
+        _x: &[Var<'a, T, B>],
+        y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
         _needs: &[bool],
-    ) -> Vec<Option<A::V>> {
-        let row_dot = alg.sum_axis(&alg.mul(g, y), 1, true);
-        vec![Some(alg.mul(y, &alg.sub(g, &row_dot)))]
+    ) -> Vec<Option<Var<'a, T, B>>> {
+        let row_dot = (g * y).sum_axis_keepdims(Axis(1));
+        vec![Some(y * (g - row_dot))]
     }
 }
 
@@ -216,18 +206,16 @@ impl<T: Float> CustomOp<T> for SoftmaxWithLossOp<T> {
 
     /// `dx = dout · (y − t) / N`, with `y` recomputed by a [`SoftmaxOp`] node so that the rule can be
     /// differentiated again.
-    fn backward<A: Algebra<T>>(
+    fn backward<'a, B: Backend<T>>(
         &self,
-        alg: &A,
-        x: &[&A::V],
-        _loss: &A::V,
-        g: &A::V,
+        x: &[Var<'a, T, B>],
+        _loss: Var<'a, T, B>,
+        g: Var<'a, T, B>,
         _needs: &[bool],
-    ) -> Vec<Option<A::V>> {
-        let softmax: Rc<dyn ErasedOp<T>> = Rc::new(SoftmaxOp);
-        let y = alg.apply(Op::Custom(softmax), &[x[0]]);
-        let y_minus_t = alg.sub(&y, &alg.constant(self.t.clone()));
-        let n = T::lit(alg.shape(x[0])[0] as f64);
-        vec![Some(alg.mul(&y_minus_t, &alg.div_scalar(g, n)))]
+    ) -> Vec<Option<Var<'a, T, B>>> {
+        let y = x[0].custom(SoftmaxOp, &[]);
+        let t = x[0].constant_like(self.t.clone());
+        let n = x[0].shape()[0] as f64;
+        vec![Some((y - t) * (g / n))]
     }
 }
