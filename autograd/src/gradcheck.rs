@@ -1,8 +1,10 @@
 //! Gradient checking: analytic gradients against central finite differences, in `f64`.
 //!
-//! Works for anything written with the engine — built-in ops, composed expressions, custom ops. For a function
-//! with a non-scalar output, both sides are contracted with one fixed pseudo-random cotangent, which checks the
-//! whole vector–Jacobian product rather than a single sum.
+//! Works for anything written with the engine — built-in ops, composed expressions, custom ops, and functions
+//! that differentiate inside them (the finite-difference side records its evaluations on an ordinary tape, so
+//! `backward_graph` works there too). For a function with a non-scalar output, both sides are contracted with
+//! one fixed pseudo-random cotangent, which checks the whole vector–Jacobian product rather than a single sum.
+//! [`gradgradcheck`] checks second derivatives the same way.
 
 use std::fmt;
 
@@ -98,12 +100,13 @@ where
     let tape = Tape::<f64>::new();
     let vars: Vec<Var<'_, f64>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
     let out = f(&vars);
-    let cotangent = fixed_cotangent(&out.shape());
+    let cotangent = fixed_cotangent(&out.shape(), 0);
     let grads = out.backward_with_seed(cotangent.clone());
 
-    // The contracted output `sum(cotangent · f(inputs))`, evaluated without recording a graph.
+    // The contracted output `sum(cotangent · f(inputs))`, on a tape that records (so that `f` may itself
+    // differentiate), but never differentiated.
     let objective = |xs: &[ArrayD<f64>]| {
-        let tape = Tape::<f64>::inference();
+        let tape = Tape::<f64>::new();
         let vars: Vec<Var<'_, f64>> = xs.iter().map(|x| tape.var(x.clone())).collect();
         f(&vars).with_value(|y| (&y * &cotangent).sum())
     };
@@ -130,6 +133,53 @@ where
     GradCheck { inputs: checks }
 }
 
+/// Checks the second derivatives of `f` at `inputs`: [`gradcheck()`] of the function
+/// `F(x, v) = Σₖ ⟨uₖ, ∂⟨v, f(x)⟩/∂xₖ⟩`, whose gradient with respect to `x` is a Hessian–vector product (the
+/// backward pass differentiated again, through [`Var::backward_graph_with_seed`]) and with respect to the seed
+/// `v` is a Jacobian–vector product. The `uₖ` and the starting `v` are fixed pseudo-random arrays, so every
+/// second-order term of the backward rules is exercised, as PyTorch's `gradgradcheck` does. Inputs whose
+/// gradient does not depend on anything contribute nothing.
+///
+/// ```
+/// use autograd::gradcheck::gradgradcheck;
+/// use ndarray::array;
+/// let report = gradgradcheck(|v| (v[0] * v[1]).tanh(), &[
+///     array![[0.1, 0.2], [0.3, 0.4]].into_dyn(),
+///     array![0.5, -0.5].into_dyn(),
+/// ]);
+/// assert!(report.max_rel_error() < 1e-7, "{report}");
+/// ```
+pub fn gradgradcheck<F>(f: F, inputs: &[ArrayD<f64>]) -> GradCheck
+where
+    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+{
+    let out_shape = {
+        let tape = Tape::<f64>::new();
+        let vars: Vec<Var<'_, f64>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
+        f(&vars).shape()
+    };
+    let directions: Vec<ArrayD<f64>> = (0..inputs.len())
+        .map(|k| fixed_cotangent(inputs[k].shape(), k as u64 + 1))
+        .collect();
+    let n = inputs.len();
+    let mut all = inputs.to_vec();
+    all.push(fixed_cotangent(&out_shape, 0));
+    gradcheck(
+        |vars| {
+            let (xs, seed) = vars.split_at(n);
+            let grads = f(xs).backward_graph_with_seed(seed[0]);
+            let terms = xs.iter().zip(&directions).filter_map(|(&x, u)| {
+                let g = grads.get(x)?;
+                Some((g * x.constant_like(u.clone())).sum())
+            });
+            terms
+                .reduce(|a, b| a + b)
+                .unwrap_or_else(|| seed[0].constant_like(0.0))
+        },
+        &all,
+    )
+}
+
 fn compare(analytic: ArrayD<f64>, numeric: ArrayD<f64>) -> InputCheck {
     let (mut max_abs, mut max_rel) = (0.0f64, 0.0f64);
     for (&a, &n) in analytic.iter().zip(&numeric) {
@@ -149,9 +199,10 @@ fn compare(analytic: ArrayD<f64>, numeric: ArrayD<f64>) -> InputCheck {
     }
 }
 
-/// Deterministic values in [0.5, 1.5) (a fixed linear congruential sequence), so a failing check reproduces.
-fn fixed_cotangent(shape: &[usize]) -> ArrayD<f64> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+/// Deterministic values in [0.5, 1.5) (a fixed linear congruential sequence, one per `stream`), so a failing
+/// check reproduces.
+fn fixed_cotangent(shape: &[usize], stream: u64) -> ArrayD<f64> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
     ArrayD::from_shape_fn(shape, |_| {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)

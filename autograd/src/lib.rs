@@ -46,7 +46,7 @@ pub use backend::{Backend, Eager, EagerId};
 pub use backward::{GradGraph, Gradients};
 pub use display::format_number;
 pub use float::Float;
-pub use gradcheck::{gradcheck, GradCheck};
+pub use gradcheck::{gradcheck, gradgradcheck, GradCheck};
 pub use kernels::matmul;
 // With the bench-only `openblas` feature, ndarray's `dot` calls CBLAS for the whole build: linking the BLAS
 // from here makes every target of every crate that uses `dot` link, not only the matmul bench.
