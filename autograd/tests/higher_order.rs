@@ -70,6 +70,24 @@ fn tanh_second_derivative() {
 }
 
 #[test]
+fn sin_and_cos_second_derivatives() {
+    check_second(|x| x.sin(), POINTS, |x| (x.sin(), x.cos(), -x.sin()));
+    check_second(|x| x.cos(), POINTS, |x| (x.cos(), -x.sin(), -x.cos()));
+}
+
+/// `sin` differentiated four times is `sin` again.
+#[test]
+fn sin_fourth_derivative_is_sin() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(0.7);
+    let mut d = x.sin();
+    for _ in 0..4 {
+        d = d.backward_graph()[x];
+    }
+    assert!((d.scalar() - 0.7f64.sin()).abs() < 1e-14, "{}", d.scalar());
+}
+
+#[test]
 fn sigmoid_second_derivative() {
     check_second(
         |x| 1.0 / (1.0 + (-x).exp()),

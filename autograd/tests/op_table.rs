@@ -106,6 +106,8 @@ fn table() -> Vec<Case> {
         "recip": |v| v[0].recip(), |r| each_shape(nonzero)(r);
         "sqrt": |v| v[0].sqrt(), |r| each_shape(positive)(r);
         "tanh": |v| v[0].tanh(), |r| each_shape(unit)(r);
+        "sin": |v| v[0].sin(), |r| each_shape(unit)(r);
+        "cos": |v| v[0].cos(), |r| each_shape(unit)(r);
         "relu": |v| v[0].relu() * v[0], |r| each_shape(signs)(r);
         "abs": |v| v[0].abs() * v[0], |r| each_shape(signs)(r);
         "sign": |v| v[0].sign() * v[0] * v[0], |r| each_shape(signs)(r);

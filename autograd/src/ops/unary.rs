@@ -125,6 +125,10 @@ unary_ops! {
     Recip: "recip" method(recip) label("1/x") fn(|x| x.recip()) grad(|x, y, g| -g * y * y);
     /// `√x`, element-wise.
     Sqrt: "sqrt" method(sqrt) fn(|x| x.sqrt()) grad(|x, y, g| g / (y * 2));
+    /// The sine, element-wise.
+    Sin: "sin" method(sin) fn(|x| x.sin()) grad(|x, y, g| g * x.cos());
+    /// The cosine, element-wise.
+    Cos: "cos" method(cos) fn(|x| x.cos()) grad(|x, y, g| -g * x.sin());
     /// The hyperbolic tangent, element-wise.
     Tanh: "tanh" method(tanh) fn(|x| x.tanh()) grad(|x, y, g| g * (1 - y * y));
     /// `max(x, 0)`, element-wise; its derivative at 0 is taken as 0.
