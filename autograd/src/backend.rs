@@ -22,7 +22,7 @@ use std::cell::RefCell;
 use ndarray::ArrayViewD;
 use smallvec::SmallVec;
 
-use crate::ops::{ErasedOp, InputGrads, Op};
+use crate::ops::{ErasedOp, InputGrads, Op, Tangent};
 use crate::{Float, IntoValue, Operand, Tape, Value, Var};
 
 mod sealed {
@@ -55,6 +55,15 @@ pub trait Backend<T: Float>: sealed::Sealed + Sized {
     fn same(&self, other: &Self) -> bool {
         std::ptr::eq(self, other)
     }
+
+    /// Runs a custom op's forward-mode rule in this backend.
+    #[doc(hidden)]
+    fn custom_jvp<'a>(
+        op: &dyn ErasedOp<T>,
+        x: &[Var<'a, T, Self>],
+        y: Var<'a, T, Self>,
+        dx: &[Option<Var<'a, T, Self>>],
+    ) -> Tangent<Var<'a, T, Self>>;
 
     /// Runs a custom op's backward rule in this backend.
     #[doc(hidden)]
@@ -94,6 +103,15 @@ impl<T: Float> Backend<T> for Tape<T> {
         needs: &[bool],
     ) -> InputGrads<Var<'a, T, Self>> {
         op.vjp_tape(x, y, g, needs)
+    }
+
+    fn custom_jvp<'a>(
+        op: &dyn ErasedOp<T>,
+        x: &[Var<'a, T, Self>],
+        y: Var<'a, T, Self>,
+        dx: &[Option<Var<'a, T, Self>>],
+    ) -> Tangent<Var<'a, T, Self>> {
+        op.jvp_tape(x, y, dx)
     }
 }
 
@@ -285,5 +303,14 @@ impl<'s, T: Float> Backend<T> for Eager<'s, T> {
         needs: &[bool],
     ) -> InputGrads<Var<'a, T, Self>> {
         op.vjp_eager(x, y, g, needs)
+    }
+
+    fn custom_jvp<'a>(
+        op: &dyn ErasedOp<T>,
+        x: &[Var<'a, T, Self>],
+        y: Var<'a, T, Self>,
+        dx: &[Option<Var<'a, T, Self>>],
+    ) -> Tangent<Var<'a, T, Self>> {
+        op.jvp_eager(x, y, dx)
     }
 }

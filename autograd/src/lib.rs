@@ -31,6 +31,7 @@ mod backward;
 mod display;
 pub mod dot;
 mod float;
+pub mod forward;
 pub mod gradcheck;
 pub mod graph;
 mod kernels;
@@ -46,7 +47,7 @@ pub use backend::{Backend, Eager, EagerId};
 pub use backward::{GradGraph, Gradients};
 pub use display::format_number;
 pub use float::Float;
-pub use gradcheck::{gradcheck, gradgradcheck, GradCheck};
+pub use gradcheck::{gradcheck, gradgradcheck, jvpcheck, GradCheck};
 pub use kernels::matmul;
 // With the bench-only `openblas` feature, ndarray's `dot` calls CBLAS for the whole build: linking the BLAS
 // from here makes every target of every crate that uses `dot` link, not only the matmul bench.
@@ -56,7 +57,7 @@ extern crate blas_src;
 pub use kernels::matmul_parallel;
 pub use ops::{
     Binary, BroadcastTo, Custom, CustomOp, ErasedOp, InputGrads, IntoVar, Mask, MatMul, MaxAxis,
-    Op, Permute, Reshape, ScatterRows, SumAxis, SumTo, TakeRows, Unary, Where,
+    Op, Permute, Reshape, ScatterRows, SumAxis, SumTo, TakeRows, Tangent, Unary, Where,
 };
 pub use petgraph;
 pub use tape::{IntoValue, Tape};

@@ -78,6 +78,9 @@ pub struct Tape<T: Float = f32> {
     pub(crate) groups: crate::graph::Groups,
     /// Anomaly detection: off, and then costing one flag test per node, unless switched on (see `anomaly.rs`).
     pub(crate) anomaly: crate::anomaly::Anomaly,
+    /// Forward-mode tangents: off, and then costing one flag test per node, until a dual leaf is made (see
+    /// `forward.rs`).
+    pub(crate) forward: crate::forward::Tangents<T>,
 }
 
 /// Things that can become a node's value: a number (a 0-d tensor), any ndarray array or view, or a [`Value`].
@@ -121,6 +124,7 @@ impl<T: Float> Tape<T> {
             grad_enabled: Cell::new(true),
             groups: Default::default(),
             anomaly: Default::default(),
+            forward: Default::default(),
         }
     }
 
@@ -212,19 +216,23 @@ impl<T: Float> Tape<T> {
             value,
             requires_grad,
         };
-        Var::from_id(self, self.append(node))
+        Var::from_id(self, self.append(node, None))
     }
 
-    fn append(&self, node: Node<T>) -> usize {
+    /// Appends a node (and its tangent, in forward mode) and returns its id.
+    fn append(&self, node: Node<T>, tangent: Option<Value<T>>) -> usize {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(node);
+        if self.forward.is_active() {
+            self.forward.push(tangent);
+        }
         nodes.len() - 1
     }
 
     /// Computes `op` on the values of nodes `inputs`, records the result and returns its id.
     #[track_caller]
     pub(crate) fn push(&self, op: Op<T>, inputs: &[usize]) -> usize {
-        let (value, requires_grad) = {
+        let (value, requires_grad, tangent) = {
             let nodes = self.nodes.borrow();
             let x = operands_of(&nodes, inputs);
             let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
@@ -232,17 +240,27 @@ impl<T: Float> Tape<T> {
             if self.anomaly.is_enabled() {
                 self.anomaly.check_forward(nodes.len(), &op, &x, &value);
             }
-            (value, requires_grad)
+            let tangent = match self.forward.is_active() {
+                true => self.forward.of(&op, &nodes, inputs, &value),
+                false => None,
+            };
+            (value, requires_grad, tangent)
         };
-        if !self.grad_enabled.get() {
-            return self.leaf(value, false).id();
-        }
-        self.append(Node {
-            op,
-            inputs: SmallVec::from_slice(inputs),
-            value,
-            requires_grad,
-        })
+        let node = match self.grad_enabled.get() {
+            true => Node {
+                op,
+                inputs: SmallVec::from_slice(inputs),
+                value,
+                requires_grad,
+            },
+            false => Node {
+                op: Op::Leaf,
+                inputs: SmallVec::new(),
+                value,
+                requires_grad: false,
+            },
+        };
+        self.append(node, tangent)
     }
 
     /// Runs `f` on node `id`.

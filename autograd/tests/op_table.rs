@@ -1,6 +1,9 @@
 //! The per-variant check table: every kind of primitive ([`Op::kinds`]) must appear in a case here, and each
-//! case passes a first-order finite-difference check ([`common::check`], which also refuses vacuous checks)
-//! and a second-order check ([`gradgradcheck`]), over several shapes with broadcasting where the op has it.
+//! case passes, over several shapes with broadcasting where the op has it:
+//! - a first-order finite-difference check ([`common::check`], which also refuses vacuous checks);
+//! - a second-order check ([`gradgradcheck`]);
+//! - a forward-mode check ([`jvpcheck`]) of the function, and of its vector–Jacobian product (so the
+//!   forward-mode rules also meet the nodes the backward rules record: forward over reverse).
 //!
 //! Coverage is observed, not declared: each case's function is run on a fresh tape and the kinds of the ops it
 //! recorded are collected. A new primitive therefore fails `every_primitive_is_checked_to_second_order` until
@@ -10,7 +13,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use autograd::{gradgradcheck, Op, Tape, Var};
+use autograd::{gradgradcheck, jvpcheck, Op, Tape, Var};
 use common::{
     away_from_zero, check, distinct, mixed_signs, normal, rng, separated_pair, uniform, Hypot,
 };
@@ -153,6 +156,21 @@ fn table() -> Vec<Case> {
     }
 }
 
+/// `⟨u, ∂⟨v, f(x)⟩/∂x⟩` for fixed `u` and `v`: `f`'s vector–Jacobian product as a function of `x`, built with
+/// `backward_graph`.
+fn reverse<'t>(f: Function, x: &[Var<'t, f64>]) -> Var<'t, f64> {
+    let y = f(x);
+    let v = y.constant_like(ArrayD::from_elem(y.shape(), 0.7));
+    let grads = y.backward_graph_with_seed(v);
+    let terms = x.iter().filter_map(|&xk| {
+        let g = grads.get(xk)?;
+        Some((g * xk.constant_like(ArrayD::from_elem(xk.shape(), -1.3))).sum())
+    });
+    terms
+        .reduce(|a, b| a + b)
+        .unwrap_or_else(|| y.constant_like(0.0))
+}
+
 /// The kinds of the ops `f` records at `inputs`.
 fn kinds_recorded(f: Function, inputs: &[ArrayD<f64>]) -> BTreeSet<&'static str> {
     let tape = Tape::<f64>::new();
@@ -167,6 +185,7 @@ fn kinds_recorded(f: Function, inputs: &[ArrayD<f64>]) -> BTreeSet<&'static str>
 fn every_primitive_is_checked_to_second_order() {
     let mut first: BTreeSet<&str> = BTreeSet::new();
     let mut second: BTreeSet<&str> = BTreeSet::new();
+    let mut forward: BTreeSet<&str> = BTreeSet::new();
     let mut r = rng(11);
     for case in table() {
         for inputs in (case.inputs)(&mut r) {
@@ -181,6 +200,20 @@ fn every_primitive_is_checked_to_second_order() {
                 case.name
             );
             second.extend(&kinds);
+            for (mode, report) in [
+                ("forward-mode", jvpcheck(case.f, &inputs)),
+                (
+                    "forward-over-reverse",
+                    jvpcheck(|v| reverse(case.f, v), &inputs),
+                ),
+            ] {
+                assert!(
+                    report.max_rel_error() <= TOL,
+                    "{}: {mode} check failed at shapes {shapes:?}:\n{report}",
+                    case.name
+                );
+            }
+            forward.extend(&kinds);
         }
     }
     let all: BTreeSet<&str> = Op::<f64>::kinds().into_iter().collect();
@@ -193,6 +226,11 @@ fn every_primitive_is_checked_to_second_order() {
     assert!(
         unchecked.is_empty(),
         "no second-order check for {unchecked:?}"
+    );
+    let unchecked: Vec<_> = all.difference(&forward).collect();
+    assert!(
+        unchecked.is_empty(),
+        "no forward-mode check for {unchecked:?}"
     );
 }
 

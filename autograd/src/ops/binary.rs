@@ -1,8 +1,9 @@
 //! Element-wise functions of two operands broadcast with NumPy's rules, one row each: the variant, its kind, the
 //! `Var` method (the arithmetic ones are operators, see `arith.rs`), the drawing label, the function of two
-//! numbers, and the backward rule for each operand, written with `a`, `b`, the output `y` and its gradient `g`.
-//! The rules give gradients at the broadcast output's shape; the backward pass sums them to each operand's
-//! shape, in one place.
+//! numbers, and the derivative rule for each operand, written with `a`, `b`, the output `y` and `g`. With `g`
+//! the output's gradient they are the backward rules (at the broadcast output's shape; the backward pass sums
+//! them to each operand's shape, in one place); applied to each operand's tangent and summed they are the
+//! forward-mode rule.
 
 use std::fmt;
 
@@ -76,6 +77,34 @@ macro_rules! binary_ops {
                             $db
                         }),
                     ],)*
+                }
+            }
+
+            /// Each operand's derivative applied to its tangent, summed (the Jacobian of each operand is
+            /// diagonal, so the rules are the backward ones).
+            #[allow(unused_variables)]
+            fn jvp<'a, B: Backend<T>>(
+                &self,
+                x: &[Var<'a, T, B>],
+                y: Var<'a, T, B>,
+                dx: &[Option<Var<'a, T, B>>],
+            ) -> Option<Var<'a, T, B>> {
+                let (a, b) = (x[0], x[1]);
+                let (ta, tb) = match self {
+                    $(Binary::$variant => (
+                        dx[0].map(|g| {
+                            let ($a0, $b0, $y0, $g0) = (a, b, y, g);
+                            $da
+                        }),
+                        dx[1].map(|g| {
+                            let ($a1, $b1, $y1, $g1) = (a, b, y, g);
+                            $db
+                        }),
+                    ),)*
+                };
+                match (ta, tb) {
+                    (Some(ta), Some(tb)) => Some(ta + tb),
+                    (ta, tb) => ta.or(tb),
                 }
             }
 

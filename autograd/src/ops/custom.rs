@@ -68,6 +68,32 @@ pub trait CustomOp<T: Float>: 'static {
         grad: Var<'a, T, B>,
         needs: &[bool],
     ) -> Vec<Option<Var<'a, T, B>>>;
+
+    /// The forward-mode rule: the output's tangent, given each input's tangent (`None` for zero).
+    ///
+    /// The default returns [`Tangent::FromBackward`]: the engine then derives the tangent from
+    /// [`backward`](CustomOp::backward) by the double-VJP trick — `backward` is linear in `grad`, so
+    /// differentiating `Σₖ ⟨tₖ, backward(u)ₖ⟩` with respect to `u` gives `Σₖ Jₖ tₖ`. That is exact, but costs a
+    /// small reverse pass on a scratch tape per node; write this rule when forward mode matters.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _inputs: &[Var<'a, T, B>],
+        _output: Var<'a, T, B>,
+        _tangents: &[Option<Var<'a, T, B>>],
+    ) -> Tangent<Var<'a, T, B>> {
+        Tangent::FromBackward
+    }
+}
+
+/// What a custom op's forward-mode rule ([`CustomOp::jvp`]) returns.
+#[derive(Clone, Copy, Debug)]
+pub enum Tangent<V> {
+    /// The output's tangent (of any shape that broadcasts to the output's).
+    Of(V),
+    /// The output's tangent is zero.
+    Zero,
+    /// The op has no forward-mode rule: derive the tangent from the backward rule.
+    FromBackward,
 }
 
 /// The object-safe face of a [`CustomOp`], implemented for every `CustomOp` automatically. The tape stores
@@ -93,6 +119,20 @@ pub trait ErasedOp<T: Float> {
         g: Var<'t, T>,
         needs: &[bool],
     ) -> InputGrads<Var<'t, T>>;
+    /// The forward-mode rule run on arrays.
+    fn jvp_eager<'a, 's>(
+        &self,
+        x: &[Var<'a, T, Eager<'s, T>>],
+        y: Var<'a, T, Eager<'s, T>>,
+        dx: &[Option<Var<'a, T, Eager<'s, T>>>],
+    ) -> Tangent<Var<'a, T, Eager<'s, T>>>;
+    /// The forward-mode rule recorded on the tape.
+    fn jvp_tape<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        y: Var<'t, T>,
+        dx: &[Option<Var<'t, T>>],
+    ) -> Tangent<Var<'t, T>>;
 }
 
 impl<T: Float, O: CustomOp<T>> ErasedOp<T> for O {
@@ -122,6 +162,24 @@ impl<T: Float, O: CustomOp<T>> ErasedOp<T> for O {
         needs: &[bool],
     ) -> InputGrads<Var<'t, T, Tape<T>>> {
         checked(self, x.len(), self.backward(x, y, g, needs))
+    }
+
+    fn jvp_eager<'a, 's>(
+        &self,
+        x: &[Var<'a, T, Eager<'s, T>>],
+        y: Var<'a, T, Eager<'s, T>>,
+        dx: &[Option<Var<'a, T, Eager<'s, T>>>],
+    ) -> Tangent<Var<'a, T, Eager<'s, T>>> {
+        self.jvp(x, y, dx)
+    }
+
+    fn jvp_tape<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        y: Var<'t, T>,
+        dx: &[Option<Var<'t, T>>],
+    ) -> Tangent<Var<'t, T>> {
+        self.jvp(x, y, dx)
     }
 }
 
@@ -177,9 +235,53 @@ impl<T: Float> Primitive<T> for Custom<T> {
         B::custom_vjp(self.0.as_ref(), x, y, g, needs)
     }
 
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        match B::custom_jvp(self.0.as_ref(), x, y, dx) {
+            Tangent::Of(t) => Some(t),
+            Tangent::Zero => None,
+            Tangent::FromBackward => jvp_from_backward(self.0.as_ref(), x, y, dx),
+        }
+    }
+
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0.name())
     }
+}
+
+/// A custom op's tangent derived from its backward rule (the double-VJP trick): on a scratch tape, the rule
+/// applied to a variable cotangent `u` gives `Jₖᵀ u` for each input; `Σₖ ⟨tₖ, Jₖᵀ u⟩` differentiated with
+/// respect to `u` is `Σₖ Jₖ tₖ`. The result is a constant on the caller's backend.
+fn jvp_from_backward<'a, T: Float, B: Backend<T>>(
+    op: &dyn ErasedOp<T>,
+    x: &[Var<'a, T, B>],
+    y: Var<'a, T, B>,
+    dx: &[Option<Var<'a, T, B>>],
+) -> Option<Var<'a, T, B>> {
+    let scratch = Tape::<T>::new();
+    let inputs: Vec<Var<'_, T>> = x.iter().map(|v| scratch.constant(v.value())).collect();
+    let output = scratch.constant(y.value());
+    let u = scratch.var(ArrayD::zeros(y.shape()));
+    let needs: Vec<bool> = dx.iter().map(Option::is_some).collect();
+    let grads = op.vjp_tape(&inputs, output, u, &needs);
+    let terms = grads
+        .into_iter()
+        .zip(dx)
+        .zip(&inputs)
+        .filter_map(|((g, t), input)| {
+            let (mut g, t) = (g?, (*t)?);
+            if g.shape() != input.shape() {
+                g = g.sum_to(&input.shape());
+            }
+            Some((g * scratch.constant(t.value())).sum())
+        });
+    let total = terms.reduce(|a, b| a + b)?;
+    let tangent = total.backward().get(u)?.to_owned();
+    Some(y.constant_like(tangent))
 }
 
 impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {

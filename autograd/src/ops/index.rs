@@ -38,6 +38,16 @@ impl<T: Float> Primitive<T> for TakeRows {
         smallvec![Some(g.apply(Op::ScatterRows(ScatterRows { rows, index })))]
     }
 
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::TakeRows(self.clone())))
+    }
+
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("take_rows")
     }
@@ -86,6 +96,16 @@ impl<T: Float> Primitive<T> for ScatterRows {
     ) -> InputGrads<Var<'a, T, B>> {
         let index = self.index.clone();
         smallvec![Some(g.apply(Op::TakeRows(TakeRows { index })))]
+    }
+
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::ScatterRows(self.clone())))
     }
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -42,6 +42,22 @@ impl<T: Float> Primitive<T> for MatMul {
         ]
     }
 
+    /// Bilinear: `dA · B + A · dB`.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        let (a, b) = (x[0], x[1]);
+        let ta = dx[0].map(|da| da.matmul(b));
+        let tb = dx[1].map(|db| a.matmul(db));
+        match (ta, tb) {
+            (Some(ta), Some(tb)) => Some(ta + tb),
+            (ta, tb) => ta.or(tb),
+        }
+    }
+
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("matmul")
     }

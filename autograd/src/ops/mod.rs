@@ -12,21 +12,26 @@
 //! | `linalg.rs` | the matrix product |
 //! | `custom.rs` | user-defined ops ([`CustomOp`]) |
 //!
-//! A backward rule is ordinary arithmetic on [`Var`] handles, generic over the [`Backend`]: run on the
+//! Every op has two rules, side by side: the backward rule (`vjp`, the vector–Jacobian product, for reverse
+//! mode) and the forward rule (`jvp`, the Jacobian–vector product, for forward mode, see `forward.rs`). For an
+//! element-wise op both are one derivative written once.
+//!
+//! A rule is ordinary arithmetic on [`Var`] handles, generic over the [`Backend`]: run on the
 //! [`Eager`](crate::Eager) backend it is the fast first-order pass on arrays, run on the [`Tape`](crate::Tape)
 //! it records the gradient as nodes that can be differentiated again (see `backend.rs` for why). Rules never
 //! see kernels, layouts or fast paths: forwards call `crate::kernels`.
 //!
 //! # Adding an op
 //! 1. **The op.** An element-wise op is one row in the table of `unary.rs` or `binary.rs`: its kind, label,
-//!    scalar function and derivative rule; the variant, the kernel loop and the `Var` method are generated. Any
-//!    other op is a struct in its family's file implementing `Primitive` (kind, forward, backward rule,
-//!    label) with its `Var` method beside it, plus one line in the `primitives!` list below. An op whose
+//!    scalar function and derivative; the variant, the kernel loop, both rules and the `Var` method are
+//!    generated. Any other op is a struct in its family's file implementing `Primitive` (kind, forward,
+//!    backward rule, forward-mode rule, label) with its `Var` method beside it, plus one line in the
+//!    `primitives!` list below. A linear op's forward-mode rule is the op applied to the tangent. An op whose
 //!    backward needs a new operation brings that operation as a primitive too, so second order keeps working.
 //! 2. **The kernel**, if the forward needs more than ndarray offers: a function in `kernels/`, taking closures
 //!    and the op's name, never an op type.
 //! 3. **The tests.** A case in `tests/op_table.rs`: it fails until every kind in [`Op::kinds`] has a
-//!    first-order finite-difference check and a second-order check. Ops with a reference implementation also
+//!    first-order finite-difference check, a second-order check and a forward-mode check. Ops with a reference implementation also
 //!    get a test against it (matmul against naive loops).
 //! 4. **The size budget.** `tests/memory_tape.rs` asserts a recorded scalar node stays under 100 bytes: an
 //!    op's payload must keep [`Op`] at 32 bytes (share lists and arrays through `Rc`).
@@ -47,7 +52,7 @@ use ndarray::ArrayViewD;
 use smallvec::SmallVec;
 
 pub use binary::Binary;
-pub use custom::{Custom, CustomOp, ErasedOp};
+pub use custom::{Custom, CustomOp, ErasedOp, Tangent};
 pub use index::{ScatterRows, TakeRows};
 pub use linalg::MatMul;
 pub use movement::{BroadcastTo, Permute, Reshape};
@@ -84,6 +89,16 @@ pub(crate) trait Primitive<T: Float> {
         needs: &[bool],
     ) -> InputGrads<Var<'a, T, B>>;
 
+    /// The Jacobian–vector product: the output's tangent, given each input's tangent `dx` (`None` for zero), or
+    /// `None` when it is zero. It may have any shape that broadcasts to the output's; the forward pass
+    /// broadcasts it, in one place.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>>;
+
     /// The label drawn in graph pictures.
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 
@@ -117,6 +132,19 @@ macro_rules! primitives {
                 match self {
                     Op::Leaf => SmallVec::new(),
                     $(Op::$variant(op) => <$ty as Primitive<T>>::vjp(op, x, y, g, needs),)*
+                }
+            }
+
+            /// The forward-mode rule (see `Primitive::jvp`).
+            pub(crate) fn jvp<'a, B: Backend<T>>(
+                &self,
+                x: &[Var<'a, T, B>],
+                y: Var<'a, T, B>,
+                dx: &[Option<Var<'a, T, B>>],
+            ) -> Option<Var<'a, T, B>> {
+                match self {
+                    Op::Leaf => None,
+                    $(Op::$variant(op) => <$ty as Primitive<T>>::jvp(op, x, y, dx),)*
                 }
             }
 

@@ -51,6 +51,16 @@ impl<T: Float> Primitive<T> for Reshape {
         smallvec![Some(g.reshape(&x[0].shape()))]
     }
 
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::Reshape(self.clone())))
+    }
+
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "reshape{:?}", self.shape)
     }
@@ -114,6 +124,16 @@ impl<T: Float> Primitive<T> for Permute {
         smallvec![Some(g.permute(&inverse))]
     }
 
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::Permute(self.clone())))
+    }
+
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "permute{:?}", self.axes)
     }
@@ -159,6 +179,16 @@ impl<T: Float> Primitive<T> for BroadcastTo {
         _needs: &[bool],
     ) -> InputGrads<Var<'a, T, B>> {
         smallvec![Some(g.sum_to(&x[0].shape()))]
+    }
+
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::BroadcastTo(self.clone())))
     }
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -41,6 +41,16 @@ impl<T: Float> Primitive<T> for SumTo {
         smallvec![Some(g.broadcast_to(&x[0].shape()))]
     }
 
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::SumTo(self.clone())))
+    }
+
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.shape.len() {
             0 => f.write_str("sum"),
@@ -80,6 +90,16 @@ impl<T: Float> Primitive<T> for SumAxis {
         _needs: &[bool],
     ) -> InputGrads<Var<'a, T, B>> {
         smallvec![Some(spread(g, x[0], self.axis, self.keepdims))]
+    }
+
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::SumAxis(*self)))
     }
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,8 +145,39 @@ impl<T: Float> Primitive<T> for MaxAxis {
         g: Var<'a, T, B>,
         _needs: &[bool],
     ) -> InputGrads<Var<'a, T, B>> {
+        let shares = self.shares(x[0], y);
+        smallvec![Some(spread(g, x[0], self.axis, self.keepdims) * shares)]
+    }
+
+    /// The tangent of each lane's maximum: the tangents of its maximal elements, averaged over ties.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        x: &[Var<'a, T, B>],
+        y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        let shares = self.shares(x[0], y);
+        let sum = SumAxis {
+            axis: self.axis,
+            keepdims: self.keepdims,
+        };
+        Some((dx[0]? * shares).apply(Op::SumAxis(sum)))
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "max(axis {})", self.axis)
+    }
+}
+
+impl MaxAxis {
+    /// How each lane's gradient is shared among its maximal elements (a constant, at `x`'s shape).
+    fn shares<'a, T: Float, B: Backend<T>>(
+        &self,
+        x: Var<'a, T, B>,
+        y: Var<'a, T, B>,
+    ) -> Var<'a, T, B> {
         let (axis, keepdims) = (self.axis, self.keepdims);
-        let shares = x[0].zip_values(y, |x, y| {
+        let shares = x.zip_values(y, |x, y| {
             x.with_view(|x| {
                 y.with_view(|top| {
                     let top = if keepdims {
@@ -138,12 +189,7 @@ impl<T: Float> Primitive<T> for MaxAxis {
                 })
             })
         });
-        let shares = x[0].constant_like(shares);
-        smallvec![Some(spread(g, x[0], axis, keepdims) * shares)]
-    }
-
-    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "max(axis {})", self.axis)
+        x.constant_like(shares)
     }
 }
 

@@ -63,6 +63,21 @@ impl<T: Float> Primitive<T> for Where {
         ]
     }
 
+    /// The tangent of `a` where the mask holds, of `b` elsewhere.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        match (dx[0], dx[1]) {
+            (Some(da), Some(db)) => Some(da.where_(&self.mask, db)),
+            (Some(da), None) => Some(da.where_(&self.mask, 0)),
+            (None, Some(db)) => Some(db.masked_fill(&self.mask, 0)),
+            (None, None) => None,
+        }
+    }
+
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("where")
     }

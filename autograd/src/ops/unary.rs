@@ -1,6 +1,7 @@
 //! Element-wise functions of one operand, one row each: the variant, its kind, the `Var` method, the drawing
-//! label, the function of one number, and the backward rule — the gradient `g` of the output `y = f(x)` times
-//! `f'(x)`, written with `x`, `y` and `g` as handles.
+//! label, the function of one number, and the derivative rule — `g · f'(x)`, written with `x`, the output
+//! `y = f(x)` and `g` as handles. With `g` the output's gradient it is the backward rule; with `g` the input's
+//! tangent it is the forward-mode rule (the Jacobian is diagonal).
 //!
 //! ```
 //! use autograd::Tape;
@@ -76,6 +77,20 @@ macro_rules! unary_ops {
                     $(Unary::$variant $(($($p),+))? => unary_ops!(@grad x, y, g; $($rule)+),)*
                 };
                 smallvec![grad]
+            }
+
+            /// The same derivative as the backward rule: the Jacobian of an element-wise op is diagonal.
+            #[allow(unused_variables)]
+            fn jvp<'a, B: Backend<T>>(
+                &self,
+                x: &[Var<'a, T, B>],
+                y: Var<'a, T, B>,
+                dx: &[Option<Var<'a, T, B>>],
+            ) -> Option<Var<'a, T, B>> {
+                let (x, g) = (x[0], dx[0]?);
+                match *self {
+                    $(Unary::$variant $(($($p),+))? => unary_ops!(@grad x, y, g; $($rule)+),)*
+                }
             }
 
             fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
