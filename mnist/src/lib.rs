@@ -34,20 +34,22 @@
 //! - [`mnist_dir_for_tests`]: the shared policy of real-data tests (`MNIST_DIR`, and no skipping
 //!   when `CI` is set).
 
-pub mod atomic;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;
+mod digest;
 pub mod download;
 pub mod error;
 pub mod files;
 pub mod history;
 pub mod idx;
 pub mod image;
+pub mod json_float;
 pub mod locate;
 pub mod model;
 mod pixels;
 pub mod plot;
+pub mod run_dir;
 pub mod train;
 
 pub use dataset::{Mnist, Split, CLASSES};

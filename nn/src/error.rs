@@ -23,14 +23,6 @@ pub enum NpzError {
         /// What the zip reader found.
         source: zip::result::ZipError,
     },
-    /// The archive could not be written.
-    #[error("{}: writing the archive failed: {source}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// What the zip writer reported.
-        source: zip::result::ZipError,
-    },
     /// An entry of the archive could not be read: a damaged entry, or a checksum that does not match.
     #[error("{}: entry '{entry}' is unreadable: {source}", path.display())]
     Entry {
@@ -58,6 +50,14 @@ pub enum NpzError {
         name: String,
         /// The arrays the file has.
         found: Vec<String>,
+    },
+    /// The archive holds two arrays of one name.
+    #[error("{}: array '{name}' appears twice", path.display())]
+    Duplicate {
+        /// The file.
+        path: PathBuf,
+        /// The array's name.
+        name: String,
     },
     /// The file has an array the parameters do not.
     #[error("{}: unexpected array '{name}'", path.display())]
