@@ -37,11 +37,31 @@ pub struct RunDirError {
     pub reason: String,
 }
 
-/// A run directory locked by this process; the lock is released (and its file removed) when dropped.
+/// A run directory locked by this process; the lock is released (and its file removed) when dropped, and the
+/// directories [`RunDir::lock`] created are removed again if the run left nothing in them.
 #[derive(Debug)]
 pub struct RunDir {
     path: PathBuf,
     _lock: File,
+    /// The directories that `lock` created; dropped after the lock.
+    _created: CreatedDirs,
+}
+
+/// Directories this process created, the innermost first; when dropped, those still empty are removed (so a
+/// run that failed before writing anything leaves no directory behind).
+#[derive(Debug)]
+struct CreatedDirs(Vec<PathBuf>);
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        if let Some(innermost) = self.0.first() {
+            let _ = fs::remove_dir(checkpoint_dir(innermost));
+        }
+        for dir in &self.0 {
+            // Fails, as it should, for a directory that is not empty.
+            let _ = fs::remove_dir(dir);
+        }
+    }
 }
 
 impl RunDir {
@@ -56,6 +76,12 @@ impl RunDir {
             path: path.to_owned(),
             reason,
         };
+        let created = CreatedDirs(
+            path.ancestors()
+                .take_while(|dir| !dir.as_os_str().is_empty() && fs::symlink_metadata(dir).is_err())
+                .map(Path::to_owned)
+                .collect(),
+        );
         match fs::metadata(path) {
             Ok(meta) if !meta.is_dir() => {
                 return Err(failed(path, "exists and is not a directory".to_owned()))
@@ -100,6 +126,7 @@ impl RunDir {
                 return Ok(RunDir {
                     path: path.to_owned(),
                     _lock: file,
+                    _created: created,
                 });
             }
         }

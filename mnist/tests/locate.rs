@@ -243,3 +243,43 @@ fn what_is_not_a_data_file_or_directory_is_named_for_what_it_is() {
         );
     }
 }
+
+/// Run only as a child of the test below: what a real-data test does without data.
+#[test]
+fn probe_real_data_policy() {
+    if std::env::var_os("MNIST_POLICY_PROBE").is_some() {
+        assert!(mnist::mnist_dir_for_tests().is_none());
+    }
+}
+
+/// Without `MNIST_DIR`, a real-data test prints a visible `skipped` line (even under the harness's output
+/// capture) and passes; with `CI` set, it fails loudly instead.
+#[test]
+fn real_data_tests_say_skipped_and_fail_in_ci() {
+    let run = |ci: bool| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", "probe_real_data_policy", "--test-threads", "1"])
+            .env("MNIST_POLICY_PROBE", "1")
+            .env_remove("MNIST_DIR")
+            .env_remove("CI");
+        if ci {
+            command.env("CI", "true");
+        }
+        command.output().unwrap()
+    };
+    let local = run(false);
+    let stderr = String::from_utf8_lossy(&local.stderr);
+    assert!(local.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("probe_real_data_policy: skipped: no MNIST data (set MNIST_DIR)"),
+        "{stderr}"
+    );
+    let ci = run(true);
+    let stdout = String::from_utf8_lossy(&ci.stdout);
+    assert!(!ci.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("MNIST_DIR is not set, but CI is"),
+        "{stdout}"
+    );
+}
