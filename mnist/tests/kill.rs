@@ -1,0 +1,188 @@
+//! kill -9 at any moment loses nothing: a short Adam run on real MNIST is killed again and again — after
+//! seeded random delays, and right after a checkpoint's temporary file appears (in the middle of writing
+//! it) — and continued each time with `--resume` (or started again with `--force` if it was killed before
+//! its first checkpoint). Every resume must load, and the finished run's directory must be byte-identical,
+//! file for file, to that of a run that was never interrupted: the same parameters, metrics and checkpoint,
+//! and nothing else (no temporary file, orphan parameters file or lock left).
+//!
+//! `KILL_TEST_KILLS` sets the number of kills (default 24: 16 at random delays, 8 targeted at checkpoint
+//! writes); `KILL_TEST_KILLS=200` is the longer run. Needs `MNIST_DIR` (skipped without it outside CI).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mnist::mnist_dir_for_tests;
+
+const RUN: [&str; 10] = [
+    "--iterations",
+    "600",
+    "--eval-every",
+    "50",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.002",
+    "--seed",
+    "7",
+];
+
+fn spawn(data: &Path, home: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_mnist"))
+        .args(args)
+        .args(["--no-plots"])
+        .current_dir(home)
+        .env("MNIST_DIR", data)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the mnist binary runs")
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                files.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes);
+            }
+        }
+    }
+    files
+}
+
+/// Whether a temporary file of an atomic write is in the run directory or its checkpoint directory.
+fn writing(run: &Path) -> bool {
+    [run.to_owned(), run.join("checkpoint")].iter().any(|dir| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(".partial-"))
+        })
+    })
+}
+
+/// A deterministic random stream (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+/// How an attempt ended.
+enum Ended {
+    Killed,
+    Finished,
+}
+
+/// Waits for `child` to end by itself, or kills it when `kill_now` says so; a run that ends by itself must
+/// succeed.
+fn run_until(mut child: Child, mut kill_now: impl FnMut() -> bool) -> Ended {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                status.success(),
+                "a run ended with {status}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            return Ended::Finished;
+        }
+        if kill_now() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return Ended::Killed;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "a run hangs");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+#[test]
+fn killed_at_random_moments_and_resumed_the_run_ends_bit_identical() {
+    let Some(data) = mnist_dir_for_tests() else {
+        return;
+    };
+    let kills: usize = std::env::var("KILL_TEST_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    let home = tempfile::tempdir().unwrap();
+    let args = |out: &str, extra: &[&'static str]| -> Vec<String> {
+        let mut args: Vec<String> = ["train", "--out", out]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(RUN.iter().chain(extra).map(|s| s.to_string()));
+        args
+    };
+
+    let reference = spawn(&data, home.path(), &args("reference", &[]));
+    assert!(matches!(run_until(reference, || false), Ended::Finished));
+
+    let run = home.path().join("run");
+    let mut rng = Rng(16);
+    let (mut killed, mut targeted, mut attempts, mut restarts) = (0, 0, 0, 0);
+    loop {
+        attempts += 1;
+        let started_state = run.join("checkpoint/state.json").exists();
+        let child = if started_state {
+            spawn(&data, home.path(), &["train", "--resume", "run"])
+        } else {
+            restarts += 1;
+            spawn(&data, home.path(), &args("run", &["--force"]))
+        };
+        let target = killed < kills && killed % 3 == 2;
+        let delay = Duration::from_millis(20 + rng.below(900));
+        let started = Instant::now();
+        let ended = run_until(child, || {
+            killed < kills
+                && if target {
+                    writing(&run)
+                } else {
+                    started.elapsed() >= delay
+                }
+        });
+        match ended {
+            Ended::Killed => {
+                killed += 1;
+                targeted += usize::from(target);
+            }
+            Ended::Finished => break,
+        }
+        assert!(attempts < 10 * (kills + 10), "no progress");
+    }
+    eprintln!(
+        "kill test: {killed} kills ({targeted} during a checkpoint write), {restarts} fresh starts, {attempts} runs"
+    );
+    assert_eq!(killed, kills);
+    let expected = snapshot(&home.path().join("reference"));
+    let got = snapshot(&run);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "other files than an uninterrupted run's"
+    );
+    for (name, bytes) in &expected {
+        assert!(
+            got[name] == *bytes,
+            "{} differs from the uninterrupted run's",
+            name.display()
+        );
+    }
+}
