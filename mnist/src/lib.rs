@@ -31,6 +31,11 @@
 //! - [`idx`]: the IDX reader, from files or bytes; [`MnistFile`]: the four files' names and
 //!   checksums.
 //! - [`DataError`]: every failure, naming the file or URL; [`Result`].
+//! - The trainer's parts: [`config`] (a run's settings and their ranges), [`train`] (the loop),
+//!   [`model`] (the net and its optimizer, saved and loaded in either precision), [`history`]
+//!   and [`plot`] (the metric files and plots), [`checkpoint`] (the validated, checksummed
+//!   checkpoint format), [`run_dir`] (the locked output directory) and [`json_float`] (losses
+//!   that are not finite, in JSON).
 //! - [`mnist_dir_for_tests`]: the shared policy of real-data tests (`MNIST_DIR`, and no skipping
 //!   when `CI` is set).
 

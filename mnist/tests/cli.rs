@@ -7,7 +7,11 @@
 //! is pointed at empty directories, downloads at a closed local port); those at the end train on real MNIST
 //! (`MNIST_DIR`) and are skipped without it outside CI.
 
+mod common;
+
 use std::collections::BTreeMap;
+
+use common::snapshot;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -75,28 +79,6 @@ fn assert_fails(output: &Output, code: i32, mentions: &[&str]) -> String {
         );
     }
     errors[0].to_owned()
-}
-
-/// Every file under `dir` with its bytes (a symbolic link as its target).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut todo = vec![dir.to_owned()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_symlink() {
-                let target = std::fs::read_link(&path).unwrap();
-                files.insert(path, target.to_string_lossy().as_bytes().to_vec());
-            } else if meta.is_dir() {
-                files.insert(path.clone(), b"<dir>".to_vec());
-                todo.push(path);
-            } else {
-                files.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 /// Runs `args` in a home holding the user's files from `prepare`, asserts the failure, and that every file
@@ -396,18 +378,9 @@ fn a_failed_download_says_how_to_use_local_files() {
     );
 }
 
-/// `state.json` sealed with a correct checksum (what a tool that knows the format could write).
 fn write_sealed_state(out: &Path, state: &serde_json::Value) {
-    use sha2::Digest;
-    let text = state.to_string();
-    let sha: String = sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let file = format!(
-        r#"{{"format":"backprop-rs mnist checkpoint","version":2,"sha256":"{sha}","state":{text}}}"#
-    );
-    std::fs::write(checkpoint::checkpoint_dir(out).join("state.json"), file).unwrap();
+    let path = checkpoint::checkpoint_dir(out).join("state.json");
+    std::fs::write(path, common::sealed_state(&state.to_string())).unwrap();
 }
 
 /// A hostile or damaged checkpoint is refused before the data is even looked for, and nothing is deleted:
@@ -795,7 +768,7 @@ fn a_full_disk_is_one_line_naming_the_file() {
     );
     let left: Vec<PathBuf> = snapshot(home.path())
         .into_keys()
-        .filter(|p| p.starts_with(home.path().join("run")))
+        .filter(|p| p.starts_with("run"))
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
@@ -854,6 +827,7 @@ fn a_second_run_is_refused_while_the_first_runs_and_a_stale_lock_is_taken_over()
     use std::os::unix::fs::PermissionsExt;
     let modes: BTreeMap<u32, Vec<PathBuf>> = snapshot(&run)
         .into_keys()
+        .map(|p| run.join(p))
         .filter(|p| p.is_file())
         .fold(BTreeMap::new(), |mut modes, p| {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;

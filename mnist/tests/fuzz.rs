@@ -33,8 +33,10 @@ use ndarray::Array2;
 use nn::io::AnyParams;
 use nn::Params;
 
+use common::Rng;
+
 #[global_allocator]
-static ALLOCATOR: common::Counting = common::Counting;
+static ALLOCATOR: common::alloc::Counting = common::alloc::Counting;
 
 /// A single allocation may be at most this many times the input's length…
 const BOUND_FACTOR: usize = 64;
@@ -55,27 +57,6 @@ fn fuzz_seed() -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(16)
-}
-
-/// A deterministic random stream (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
 }
 
 /// A header field of a seed: where it is, how wide, and whether big-endian.
@@ -236,8 +217,9 @@ fn fuzz(
             prepare(&mut rng, mutant)
         };
         FUZZING.with(|f| f.set(true));
-        let (outcome, largest) =
-            common::largest_during(|| panic::catch_unwind(AssertUnwindSafe(|| read(&input))));
+        let (outcome, largest) = common::alloc::largest_during(|| {
+            panic::catch_unwind(AssertUnwindSafe(|| read(&input)))
+        });
         FUZZING.with(|f| f.set(false));
         match outcome {
             Ok(true) => accepted += 1,
@@ -269,38 +251,31 @@ fn fuzz(
     assert!(accepted < n, "{name}: every mutant was accepted");
 }
 
-fn be32(values: &[u32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_be_bytes()).collect()
+/// An IDX file of `magic` with `count` and the other header fields, then `body`; every header field is a
+/// field to overwrite.
+fn idx_seed(header: &[u32], body: impl Iterator<Item = u8>) -> Seed {
+    let mut bytes: Vec<u8> = header.iter().flat_map(|v| v.to_be_bytes()).collect();
+    bytes.extend(body);
+    let fields = (0..header.len())
+        .map(|k| Field {
+            at: 4 * k,
+            width: 4,
+            big_endian: true,
+        })
+        .collect();
+    Seed { bytes, fields }
 }
 
-/// IDX seeds: images files of 0-3 images and labels files of 0-5 labels, with their header fields.
+/// IDX seeds: images files of 0-3 images and labels files of 0-5 labels.
 fn idx_seeds() -> Vec<Seed> {
-    let mut seeds = Vec::new();
-    for n in [0u32, 1, 3] {
-        let mut bytes = be32(&[0x803, n, 28, 28]);
-        bytes.extend((0..n as usize * 784).map(|i| (i * 7 % 256) as u8));
-        let fields = (0..4)
-            .map(|k| Field {
-                at: 4 * k,
-                width: 4,
-                big_endian: true,
-            })
-            .collect();
-        seeds.push(Seed { bytes, fields });
-    }
-    for n in [0u32, 2, 5] {
-        let mut bytes = be32(&[0x801, n]);
-        bytes.extend((0..n as u8).map(|l| l % 10));
-        let fields = (0..2)
-            .map(|k| Field {
-                at: 4 * k,
-                width: 4,
-                big_endian: true,
-            })
-            .collect();
-        seeds.push(Seed { bytes, fields });
-    }
-    seeds
+    let images = [0u32, 1, 3].map(|n| {
+        idx_seed(
+            &[0x803, n, 28, 28],
+            (0..n as usize * 784).map(|i| (i * 7 % 256) as u8),
+        )
+    });
+    let labels = [0u32, 2, 5].map(|n| idx_seed(&[0x801, n], (0..n as u8).map(|l| l % 10)));
+    images.into_iter().chain(labels).collect()
 }
 
 /// Reads `input` as an images file and as a labels file named `name`; whether either accepted it.
@@ -528,22 +503,15 @@ fn fuzz_checkpoint_state() {
     );
 }
 
-/// The file with the `sha256` recomputed for its `state` text (`None` if the file no longer has the shape
-/// `…"sha256":"<64 hex>","state":<state>}` followed by a newline).
+/// The file re-sealed with the right checksum for its `state` text (`None` if the file no longer has the
+/// shape `…,"state":<state>}` followed by a newline).
 fn reseal_state(bytes: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let key = "\"sha256\":\"";
-    let at = text.find(key)? + key.len();
-    let rest = text.get(at + 64..)?.strip_prefix("\",\"state\":")?;
-    let state = rest.strip_suffix("}\n")?;
-    let sha = {
-        use sha2::Digest;
-        sha2::Sha256::digest(state.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
-    Some(format!("{}{sha}{}", &text[..at], &text[at + 64..]).into_bytes())
+    let key = "\"state\":";
+    let state = text
+        .get(text.find(key)? + key.len()..)?
+        .strip_suffix("}\n")?;
+    Some(common::sealed_state(state))
 }
 
 /// PNG seeds of every colour type and depth the reader normalises, and one 28x29 image, with their chunks'

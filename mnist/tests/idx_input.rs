@@ -13,10 +13,10 @@ use mnist::{DataError, Mnist, Split};
 
 mod common;
 
-use common::peak_during;
+use common::alloc::peak_during;
 
 #[global_allocator]
-static ALLOCATOR: common::Counting = common::Counting;
+static ALLOCATOR: common::alloc::Counting = common::alloc::Counting;
 
 /// An IDX images file: header (with the given count and dims) then `body`.
 fn images_idx(count: u32, rows: u32, cols: u32, body: &[u8]) -> Vec<u8> {

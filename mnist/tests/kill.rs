@@ -8,11 +8,13 @@
 //! `KILL_TEST_KILLS` sets the number of kills (default 24: 16 at random delays, 8 targeted at checkpoint
 //! writes); `KILL_TEST_KILLS=200` is the longer run. Needs `MNIST_DIR` (skipped without it outside CI).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{snapshot, Rng};
 use mnist::mnist_dir_for_tests;
 
 const RUN: [&str; 10] = [
@@ -41,24 +43,6 @@ fn spawn(data: &Path, home: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Chil
         .expect("the mnist binary runs")
 }
 
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut todo = vec![dir.to_owned()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                files.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes);
-            }
-        }
-    }
-    files
-}
-
 /// Whether a temporary file of an atomic write is in the run directory or its checkpoint directory.
 fn writing(run: &Path) -> bool {
     [run.to_owned(), run.join("checkpoint")].iter().any(|dir| {
@@ -68,19 +52,6 @@ fn writing(run: &Path) -> bool {
                 .any(|e| e.file_name().to_string_lossy().starts_with(".partial-"))
         })
     })
-}
-
-/// A deterministic random stream (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
 }
 
 /// How an attempt ended.
@@ -148,7 +119,7 @@ fn killed_at_random_moments_and_resumed_the_run_ends_bit_identical() {
             spawn(&data, home.path(), &args("run", &["--force"]))
         };
         let target = killed < kills && killed % 3 == 2;
-        let delay = Duration::from_millis(20 + rng.below(900));
+        let delay = Duration::from_millis(20 + rng.below(900) as u64);
         let started = Instant::now();
         let ended = run_until(child, || {
             killed < kills

@@ -1,7 +1,9 @@
 //! The training loop, checkpoints and output files, driven by a tiny deterministic learner on synthetic data
 //! (no MNIST needed): reproducible batches, resume equivalence, atomic checkpoints, and the metric files.
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 
 use mnist::checkpoint;
 use mnist::config::RunConfig;
@@ -291,19 +293,20 @@ fn a_diverged_run_is_written_and_checkpointed_like_any_other() {
     assert_eq!(losses[2], f64::NEG_INFINITY);
 }
 
+/// A checkpoint of the default run at step 600 in a new directory, and its state file's path.
+fn saved_at_600() -> (tempfile::TempDir, PathBuf) {
+    let dir = run_dir();
+    let config = RunConfig::default();
+    checkpoint::save(dir.path(), &config, &some_history(600), write_params).unwrap();
+    let path = checkpoint::checkpoint_dir(dir.path()).join("state.json");
+    (dir, path)
+}
+
 /// Every single-bit flip anywhere in `state.json` is refused (the checksum), where 12 of 40 used to be taken
 /// silently (batch size 100 read as 300, …).
 #[test]
 fn every_single_bit_flip_of_the_state_file_is_refused() {
-    let dir = run_dir();
-    checkpoint::save(
-        dir.path(),
-        &RunConfig::default(),
-        &some_history(600),
-        write_params,
-    )
-    .unwrap();
-    let path = checkpoint::checkpoint_dir(dir.path()).join("state.json");
+    let (_dir, path) = saved_at_600();
     let bytes = std::fs::read(&path).unwrap();
     assert!(checkpoint::state_from_bytes(&bytes, &path).is_ok());
     let mut accepted = Vec::new();
@@ -317,40 +320,17 @@ fn every_single_bit_flip_of_the_state_file_is_refused() {
     assert!(accepted.is_empty(), "accepted flips of bits {accepted:?}");
 }
 
-/// `state.json` with its `state` replaced by `state` (a JSON value), sealed with the right checksum: what a
-/// tool (or a bug) that knows the format could write.
-fn sealed_state(state: &serde_json::Value) -> Vec<u8> {
-    use sha2::Digest;
-    let text = state.to_string();
-    let sha: String = sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!(
-        r#"{{"format":"backprop-rs mnist checkpoint","version":2,"sha256":"{sha}","state":{text}}}"#
-    )
-    .into_bytes()
-}
-
 /// A state with a valid checksum but a value out of range, or a history that does not fit the settings, or a
 /// parameters file name pointing anywhere but at the checkpoint's own file, is refused naming the field.
 #[test]
 fn a_sealed_state_with_a_wrong_field_is_refused_naming_it() {
-    let dir = run_dir();
-    checkpoint::save(
-        dir.path(),
-        &RunConfig::default(),
-        &some_history(600),
-        write_params,
-    )
-    .unwrap();
-    let path = checkpoint::checkpoint_dir(dir.path()).join("state.json");
+    let (_dir, path) = saved_at_600();
     let good: serde_json::Value = {
         let file: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         file["state"].clone()
     };
-    assert!(checkpoint::state_from_bytes(&sealed_state(&good), &path).is_ok());
+    assert!(checkpoint::state_from_bytes(&common::sealed_state(&good.to_string()), &path).is_ok());
     let cases: [(&str, serde_json::Value, &str); 11] = [
         (
             "/config/batch_size",
@@ -407,7 +387,7 @@ fn a_sealed_state_with_a_wrong_field_is_refused_naming_it() {
     for (pointer, value, expected) in cases {
         let mut state = good.clone();
         *state.pointer_mut(pointer).unwrap() = value;
-        let err = checkpoint::state_from_bytes(&sealed_state(&state), &path)
+        let err = checkpoint::state_from_bytes(&common::sealed_state(&state.to_string()), &path)
             .unwrap_err()
             .to_string();
         assert!(
@@ -417,7 +397,8 @@ fn a_sealed_state_with_a_wrong_field_is_refused_naming_it() {
     }
     let mut extra = good.clone();
     extra["config"]["momentum"] = 0.9.into();
-    let err = checkpoint::state_from_bytes(&sealed_state(&extra), &path).unwrap_err();
+    let err =
+        checkpoint::state_from_bytes(&common::sealed_state(&extra.to_string()), &path).unwrap_err();
     assert!(
         err.to_string().contains("unknown field `momentum`"),
         "{err}"
@@ -454,7 +435,7 @@ fn a_damaged_parameters_file_is_refused_and_nothing_outside_is_deleted() {
     planted["params_file"] = "../../victim.txt".into();
     std::fs::write(
         checkpoint::checkpoint_dir(&out).join("state.json"),
-        sealed_state(&planted),
+        common::sealed_state(&planted.to_string()),
     )
     .unwrap();
     checkpoint::save(

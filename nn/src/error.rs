@@ -51,14 +51,6 @@ pub enum NpzError {
         /// The arrays the file has.
         found: Vec<String>,
     },
-    /// The archive holds two arrays of one name.
-    #[error("{}: array '{name}' appears twice", path.display())]
-    Duplicate {
-        /// The file.
-        path: PathBuf,
-        /// The array's name.
-        name: String,
-    },
     /// The file has an array the parameters do not.
     #[error("{}: unexpected array '{name}'", path.display())]
     Unexpected {

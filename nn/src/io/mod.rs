@@ -9,8 +9,13 @@
 //! Arrays are written as `.npy` version 1.0 with exactly NumPy's header (`<f4` for `f32`, `<f8` for `f64`,
 //! C order), in stored (uncompressed) entries like `numpy.savez`; deflated archives from
 //! `numpy.savez_compressed`, Fortran-order arrays and `.npy` versions 2.0 and 3.0 load too. A save writes a
-//! temporary file in the target's directory and renames it over the target, so the target is always either
-//! the old file or the complete new one.
+//! temporary file in the target's directory and renames it over the target ([`write_atomically`]), so the
+//! target is always either the old file or the complete new one.
+//!
+//! Loading trusts no size in the file: a `.npy` header may be at most 1 MiB, and an array's data is read into
+//! memory that grows only as its bytes arrive, so a header claiming a huge shape over a few bytes fails after
+//! reading them. [`AnyParams`] reads a file in the dtype it has (`f32` or `f64`); the `from_npz_bytes`
+//! functions read an archive held in memory.
 //!
 //! ```
 //! use nn::TwoLayerNet;
@@ -256,7 +261,7 @@ impl<R> Entry<'_, R> {
     }
 }
 
-/// Every array of `archive` (read from `path`) as `T`, in the archive's order; a name may appear once.
+/// Every array of `archive` (read from `path`) as `T`, in the archive's order.
 fn read_arrays<T: NpyFloat, R: Read + Seek>(
     archive: &mut ZipArchive<R>,
     path: &Path,
@@ -267,12 +272,6 @@ fn read_arrays<T: NpyFloat, R: Read + Seek>(
         let array = read_header(&mut entry.reader)
             .and_then(|header: Header| read_data(&mut entry.reader, &header))
             .map_err(|problem| entry.error(problem, T::DESCR))?;
-        if params.get(&entry.name).is_some() {
-            return Err(NpzError::Duplicate {
-                path: path.to_owned(),
-                name: entry.name,
-            });
-        }
         params.insert(entry.name, array);
     }
     Ok(params)
