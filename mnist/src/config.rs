@@ -41,6 +41,16 @@ pub enum LayerChoice {
     Fused,
 }
 
+/// The floating-point type training computes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit floats (the default; fast).
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
 /// `x` as a person would write it: `0.01`, `1e300`, `NaN`.
 fn number(x: f64) -> String {
     let magnitude = x.abs();
@@ -59,16 +69,6 @@ impl fmt::Display for Precision {
             Precision::F64 => "f64",
         })
     }
-}
-
-/// The floating-point type training computes in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// 32-bit floats (the default; fast).
-    F32,
-    /// 64-bit floats.
-    F64,
 }
 
 /// Everything that defines a run.
