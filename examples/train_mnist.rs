@@ -5,6 +5,7 @@
 //! Run: `cargo run --release --example train_mnist` (finds MNIST like the trainer: `MNIST_DIR`, the cache, or a
 //! download). The `mnist` binary runs the same loop with progress, metrics, plots and checkpoints.
 
+use std::process::ExitCode;
 use std::time::Instant;
 
 use mnist::Locator;
@@ -13,7 +14,17 @@ use nn::TwoLayerNet;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    match train() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn train() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let (data, located) = Locator::from_env(None).load()?;
     eprintln!("MNIST from {located}");

@@ -64,3 +64,41 @@ fn the_same_seed_gives_the_same_run() {
     let run = || train_silently::<f32>(&config, &data);
     assert_eq!(run(), run());
 }
+
+/// Without data (and offline), the `train_mnist` example prints one `error:` line naming the problem and exits
+/// 1 (it used to print the error's Debug struct). Cargo builds the examples with the tests; run alone, this
+/// test says it is skipped.
+#[test]
+fn the_example_without_data_prints_one_error_line() {
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/train_mnist");
+    if !example.exists() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {} is not built",
+            example.display()
+        );
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(&example)
+        .env("MNIST_DIR", home.path().join("nothing"))
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: {} (from MNIST_DIR): no such directory",
+            home.path().join("nothing").display()
+        )
+    );
+}

@@ -1,9 +1,21 @@
 //! A training run's settings, with the lecture's values as defaults. Saved in every checkpoint, so a resumed
 //! run continues with exactly the settings it started with.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::train::Schedule;
+
+/// The most iterations a run may have (1,000 times the lecture's run): bounds the loss history a run keeps
+/// in memory and in its checkpoint.
+pub const MAX_ITERATIONS: usize = 10_000_000;
+/// The widest hidden layer (200 times the lecture's 50): a 784-10000-10 net with Adam's state is 250 MB in
+/// f64.
+pub const MAX_HIDDEN: usize = 10_000;
+/// The largest standard deviation of the initial weights (10,000 times the lecture's 0.01; far past where the
+/// activations saturate).
+pub const MAX_WEIGHT_INIT_STD: f64 = 100.0;
 
 /// Which optimizer updates the parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +51,29 @@ pub enum Precision {
     F64,
 }
 
+/// `x` as a person would write it: `0.01`, `1e300`, `NaN`.
+fn number(x: f64) -> String {
+    let magnitude = x.abs();
+    if x.is_finite() && x != 0.0 && !(1e-4..1e6).contains(&magnitude) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+impl fmt::Display for Precision {
+    /// `f32` or `f64`, as the `--dtype` flag spells it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        })
+    }
+}
+
 /// Everything that defines a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Iterations in all.
     pub iterations: usize,
@@ -83,7 +116,116 @@ impl Default for RunConfig {
     }
 }
 
+/// A setting out of its range: which one, and what is wrong with its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidSetting {
+    /// The field of [`RunConfig`] (as `state.json` names it), e.g. `hidden_size`.
+    pub field: &'static str,
+    /// The `mnist train` flag that sets it, e.g. `--hidden`.
+    pub flag: &'static str,
+    /// The value and what is wrong with it, e.g. `100000000 is more than the 10000 allowed`.
+    pub problem: String,
+}
+
+impl fmt::Display for InvalidSetting {
+    /// As a flag: `--hidden 100000000 is more than the 10000 allowed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.flag, self.problem)
+    }
+}
+
+impl std::error::Error for InvalidSetting {}
+
 impl RunConfig {
+    /// Checks every setting against its range: `iterations` and `eval_every` 1 to [`MAX_ITERATIONS`],
+    /// `batch_size` at least 1 (its upper bound is the training set: see [`RunConfig::check_batch_size`]),
+    /// `hidden_size` 1 to [`MAX_HIDDEN`], and the learning rate and the weights' standard deviation positive
+    /// numbers that the run's precision holds (the standard deviation at most [`MAX_WEIGHT_INIT_STD`]).
+    ///
+    /// # Errors
+    /// The first setting out of range.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let invalid = |field, flag, problem: String| {
+            Err(InvalidSetting {
+                field,
+                flag,
+                problem,
+            })
+        };
+        let count = |field, flag, value: usize, max: usize| match value {
+            0 => invalid(
+                field,
+                flag,
+                "0 is not allowed: it must be at least 1".to_owned(),
+            ),
+            v if v > max => invalid(field, flag, format!("{v} is more than the {max} allowed")),
+            _ => Ok(()),
+        };
+        count(
+            "iterations",
+            "--iterations",
+            self.iterations,
+            MAX_ITERATIONS,
+        )?;
+        count(
+            "eval_every",
+            "--eval-every",
+            self.eval_every,
+            MAX_ITERATIONS,
+        )?;
+        count("batch_size", "--batch-size", self.batch_size, usize::MAX)?;
+        count("hidden_size", "--hidden", self.hidden_size, MAX_HIDDEN)?;
+        let positive = |field, flag, value: f64, max: f64| {
+            let held = match self.precision {
+                Precision::F32 => f64::from(value as f32),
+                Precision::F64 => value,
+            };
+            let shown = number(value);
+            if !(value.is_finite() && value > 0.0) {
+                invalid(field, flag, format!("{shown} is not a positive number"))
+            } else if value > max {
+                invalid(
+                    field,
+                    flag,
+                    format!("{shown} is more than the {max} allowed"),
+                )
+            } else if !(held.is_finite() && held > 0.0) {
+                invalid(
+                    field,
+                    flag,
+                    format!("{shown} is out of the range of {}", self.precision),
+                )
+            } else {
+                Ok(())
+            }
+        };
+        positive("learning_rate", "--lr", self.learning_rate, f64::MAX)?;
+        positive(
+            "weight_init_std",
+            "--weight-init-std",
+            self.weight_init_std,
+            MAX_WEIGHT_INIT_STD,
+        )
+    }
+
+    /// Checks that a mini-batch fits the training set of `train_size` examples.
+    ///
+    /// # Errors
+    /// When `batch_size` is larger.
+    pub fn check_batch_size(&self, train_size: usize) -> Result<(), InvalidSetting> {
+        if self.batch_size > train_size {
+            return Err(InvalidSetting {
+                field: "batch_size",
+                flag: "--batch-size",
+                problem: format!(
+                    "{} is more than the {train_size} training images",
+                    self.batch_size
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The loop's part of the settings.
     pub fn schedule(&self) -> Schedule {
         Schedule {

@@ -28,15 +28,20 @@ pub struct Mnist {
 
 impl Mnist {
     /// Loads the four standard files from `dir`, each as `name.gz` or as the uncompressed
-    /// `name`.
+    /// `name`. Each split must hold at least one example.
     pub fn load(dir: &Path) -> Result<Mnist> {
         let load = |images: MnistFile, labels: MnistFile| {
             let find = |file: MnistFile| {
-                file.find_in(dir).ok_or_else(|| DataError::Missing {
+                file.find_in(dir)?.ok_or_else(|| DataError::Missing {
                     path: dir.join(file.gz_name()),
                 })
             };
-            Split::load(&find(images)?, &find(labels)?)
+            let images_path = find(images)?;
+            let split = Split::load(&images_path, &find(labels)?)?;
+            if split.is_empty() {
+                return Err(DataError::Empty { path: images_path });
+            }
+            Ok(split)
         };
         // The training images dominate: decompress them while this thread does the rest.
         std::thread::scope(|scope| {

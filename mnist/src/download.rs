@@ -14,8 +14,9 @@ use std::time::Duration;
 use flate2::read::GzDecoder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use md5::Md5;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
+use crate::digest::{digest, hex};
 use crate::error::{DataError, Result};
 use crate::files::MnistFile;
 
@@ -27,6 +28,12 @@ pub const DEFAULT_MIRRORS: [&str; 2] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 ];
+
+/// How long to wait for a mirror to accept the connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a mirror's answer, and for each read of its data: a mirror that accepts and then says
+/// nothing is given up after this (with two mirrors, a file fails within about 60 s in all).
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A download larger than the uncompressed file by more than this is not MNIST.
 const SIZE_SLACK: u64 = 1 << 20;
@@ -92,9 +99,9 @@ pub fn verify_file(file: MnistFile, path: &Path) -> Result<Verified> {
 pub fn download(file: MnistFile, dir: &Path, mirrors: &[impl AsRef<str>]) -> Result<PathBuf> {
     let dest = dir.join(file.gz_name());
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_recv_response(Some(Duration::from_secs(60)))
-        .timeout_per_read(Some(Duration::from_secs(60)))
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_recv_response(Some(ANSWER_TIMEOUT))
+        .timeout_per_read(Some(ANSWER_TIMEOUT))
         .build()
         .into();
     let mut failures = Vec::new();
@@ -206,16 +213,4 @@ fn progress_bar(file: MnistFile, len: Option<u64>) -> ProgressBar {
     bar.set_style(style.progress_chars("=> "));
     bar.set_message(format!("downloading {}", file.gz_name()));
     bar.with_finish(ProgressFinish::AndClear)
-}
-
-/// The digest of everything `input` yields.
-fn digest<D: Digest + Write>(input: &mut impl Read) -> io::Result<Vec<u8>> {
-    let mut hasher = D::new();
-    io::copy(input, &mut hasher)?;
-    Ok(hasher.finalize().to_vec())
-}
-
-/// Lowercase hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,6 +1,5 @@
 //! The one error type of this crate: every variant says which file (or URL) and what is wrong.
 
-use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
@@ -27,6 +26,33 @@ pub enum DataError {
         /// How it was chosen.
         origin: Origin,
         /// The first missing file.
+        path: PathBuf,
+    },
+
+    /// A path that must be a directory is not one, or cannot be looked at.
+    #[error("{} (from {origin}): {reason}", dir.display())]
+    BadDir {
+        /// The directory.
+        dir: PathBuf,
+        /// How it was chosen.
+        origin: Origin,
+        /// What is wrong: `no such directory`, `not a directory`, or the system's error.
+        reason: String,
+    },
+
+    /// A data file's name is taken by something that is not a file (a directory, a socket, …).
+    #[error("{}: {what}, not an MNIST data file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is: `a directory`, `a symbolic link to nothing`, ….
+        what: &'static str,
+    },
+
+    /// A split of the data set has no examples.
+    #[error("{}: holds no images: MNIST needs at least one in each split", path.display())]
+    Empty {
+        /// The images file.
         path: PathBuf,
     },
 
@@ -70,7 +96,7 @@ pub enum DataError {
         found: u64,
     },
 
-    /// The file goes on after the data its header announces.
+    /// The file goes on after the data its header announces (for a gzip file: after its compressed stream).
     #[error("{}: trailing data: the header announces {expected} data bytes but the file holds more", path.display())]
     TrailingData {
         /// The file.
@@ -135,12 +161,19 @@ pub enum DataError {
     },
 
     /// No mirror delivered a verified file.
-    #[error("{}: could not download it from any mirror:{}", path.display(), list_failures(failures))]
+    #[error("{}: could not download it from any mirror ({}); to use MNIST files already on this machine, pass --data-dir DIR or set MNIST_DIR", path.display(), list_failures(failures))]
     AllMirrorsFailed {
         /// Where the file was to go.
         path: PathBuf,
         /// Each mirror's URL with its failure, in the order tried.
         failures: Vec<(String, DataError)>,
+    },
+
+    /// A gzip file goes on after its compressed stream ends.
+    #[error("{}: trailing data after the gzip stream (the file is damaged or not one gzip file)", path.display())]
+    TrailingGzipData {
+        /// The file.
+        path: PathBuf,
     },
 
     /// Reading or writing a file failed.
@@ -153,23 +186,22 @@ pub enum DataError {
     },
 
     /// Nothing holds MNIST and there is no cache directory to download it into.
-    #[error("MNIST not found: no data directory given, MNIST_DIR unset, and no cache directory (neither XDG_CACHE_HOME nor HOME is set)")]
+    #[error("MNIST not found: no --data-dir given, MNIST_DIR unset, and no cache directory to download it into (neither XDG_CACHE_HOME nor HOME is set)")]
     NoCacheDir,
 }
 
-/// Formats the per-mirror failures of [`DataError::AllMirrorsFailed`], one per line.
+/// Formats the per-mirror failures of [`DataError::AllMirrorsFailed`] on one line: `url: reason; …`.
 fn list_failures(failures: &[(String, DataError)]) -> String {
     if failures.is_empty() {
-        return " no mirror is configured".to_owned();
+        return "no mirror is configured".to_owned();
     }
-    failures
+    let parts: Vec<String> = failures
         .iter()
-        .fold(String::new(), |mut out, (url, error)| {
-            let _ = match error {
-                // The line already names the URL.
-                DataError::Download { reason, .. } => write!(out, "\n  - {url}: {reason}"),
-                other => write!(out, "\n  - {url}: {other}"),
-            };
-            out
+        .map(|(url, error)| match error {
+            // The reason of a download error already goes with its URL.
+            DataError::Download { reason, .. } => format!("{url}: {reason}"),
+            other => format!("{url}: {other}"),
         })
+        .collect();
+    parts.join("; ")
 }

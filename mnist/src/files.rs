@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::DataError;
+
 /// One of the four files of the MNIST distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MnistFile {
@@ -101,12 +103,35 @@ impl MnistFile {
         self.spec().raw_md5
     }
 
-    /// The path of this file in `dir`: `name.gz` if present, else the uncompressed `name`, else
-    /// `None`.
-    pub fn find_in(self, dir: &Path) -> Option<PathBuf> {
-        [self.gz_name(), self.name()]
-            .into_iter()
-            .map(|name| dir.join(name))
-            .find(|path| path.is_file())
+    /// The path of this file in `dir`: `name.gz` if present, else the uncompressed `name`, else `None`.
+    ///
+    /// # Errors
+    /// When a name is taken by something that is not a file (a directory, a dangling symbolic link, …) or
+    /// cannot be looked at (a symbolic link loop, no permission): that is not "missing".
+    pub fn find_in(self, dir: &Path) -> crate::Result<Option<PathBuf>> {
+        for name in [self.gz_name(), self.name()] {
+            let path = dir.join(name);
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => return Ok(Some(path)),
+                Ok(meta) => {
+                    let what = if meta.is_dir() {
+                        "a directory"
+                    } else {
+                        "not a regular file"
+                    };
+                    return Err(DataError::NotAFile { path, what });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if std::fs::symlink_metadata(&path).is_ok() {
+                        return Err(DataError::NotAFile {
+                            path,
+                            what: "a symbolic link to nothing",
+                        });
+                    }
+                }
+                Err(source) => return Err(DataError::Io { path, source }),
+            }
+        }
+        Ok(None)
     }
 }

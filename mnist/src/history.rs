@@ -4,15 +4,17 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use nn::io::write_atomically;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomically;
+use crate::json_float::{self, Loss};
 
 /// Writes one file's contents.
 type Filler<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + 'a;
 
 /// One evaluation on the full training and test sets.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Evaluation {
     /// The iteration after which it ran (1-based).
     pub step: usize,
@@ -26,8 +28,11 @@ pub struct Evaluation {
 
 /// The measurements of a run so far.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct History {
-    /// The mini-batch loss of iteration `k + 1` at index `k`.
+    /// The mini-batch loss of iteration `k + 1` at index `k` (in JSON, a loss that is not finite is the
+    /// string `"NaN"`, `"inf"` or `"-inf"`: see [`json_float`]).
+    #[serde(with = "json_float::vec")]
     pub losses: Vec<f64>,
     /// Every evaluation, in order.
     pub evaluations: Vec<Evaluation>,
@@ -35,8 +40,8 @@ pub struct History {
 
 impl History {
     /// Writes `loss.csv` (`step,loss`), `accuracy.csv` (`step,epoch,train_acc,test_acc`) and `metrics.jsonl`
-    /// (one JSON object per line: `{"step":…,"loss":…}` and `{"step":…,"epoch":…,"train_acc":…,"test_acc":…}`)
-    /// into `dir`, each atomically.
+    /// (one JSON object per line: `{"step":…,"loss":…}` and `{"step":…,"epoch":…,"train_acc":…,"test_acc":…}`;
+    /// a loss that is not finite is `"NaN"`, `"inf"` or `"-inf"`) into `dir`, each atomically.
     ///
     /// # Errors
     /// The I/O error and the file it happened on.
@@ -48,7 +53,7 @@ impl History {
         ];
         for (name, fill) in files {
             let path = dir.join(name);
-            write_atomically(&path, fill).map_err(|e| (path, e))?;
+            write_atomically(&path, |w| fill(w)).map_err(|e| (path, e))?;
         }
         Ok(())
     }
@@ -73,7 +78,8 @@ impl History {
         let mut evaluations = self.evaluations.iter().peekable();
         for (k, loss) in self.losses.iter().enumerate() {
             let step = k + 1;
-            writeln!(w, "{}", serde_json::json!({ "step": step, "loss": loss }))?;
+            let line = serde_json::json!({ "step": step, "loss": Loss(*loss) });
+            writeln!(w, "{line}")?;
             while let Some(e) = evaluations.next_if(|e| e.step == step) {
                 writeln!(w, "{}", serde_json::to_string(e)?)?;
             }

@@ -5,9 +5,12 @@
 //! dimensions and the data length against the header, and that labels are digits.
 //!
 //! It never trusts the header with memory: the body is read through a reader capped at the length
-//! the header announces, into a buffer reserved only up to what the input itself can hold (its
-//! length for a raw file, its length times deflate's maximum ratio for a gzip file). A header that
-//! claims four billion images in a 100-byte file fails after reading those 100 bytes.
+//! the header announces, into a buffer reserved only up to what the input itself holds (a raw
+//! file's length; for a gzip file, [`GZIP_RESERVE_RATIO`] times its length) and grown beyond that
+//! only as decompressed bytes really arrive. A header that claims four billion images in a
+//! 100-byte file fails after reading those 100 bytes, having allocated no more than they need.
+//! Nothing may follow the data: neither more bytes than the header announces, nor anything after
+//! the end of a gzip stream.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -31,9 +34,10 @@ pub const PIXELS: usize = ROWS * COLS;
 
 /// The first two bytes of every gzip file.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// Deflate cannot expand data by more than this factor, so a gzip file of `n` bytes cannot
-/// decompress to more than `n * DEFLATE_MAX_RATIO` bytes.
-const DEFLATE_MAX_RATIO: u64 = 1032;
+/// A gzip file of `n` bytes gets a buffer of at most `n` times this reserved before its data
+/// arrives (MNIST's files compress 2 to 5 times, so theirs is reserved exactly); a file that
+/// decompresses further grows its buffer as the bytes arrive.
+pub const GZIP_RESERVE_RATIO: u64 = 16;
 
 /// Reads an images file (`*-images-idx3-ubyte`, gzip or raw) into an `n x 784` matrix, one image
 /// per row, row-major pixels.
@@ -130,9 +134,21 @@ fn parse(mut input: impl BufRead, input_len: u64, path: &Path, kind: Kind) -> Re
         })?
         .starts_with(&GZIP_MAGIC);
     if is_gzip {
-        let most = input_len.saturating_mul(DEFLATE_MAX_RATIO);
-        let body = IdxReader::new(GzDecoder::new(input), path, true);
-        body.parse(kind, most)
+        let most = input_len.saturating_mul(GZIP_RESERVE_RATIO);
+        let mut decoder = GzDecoder::new(input);
+        let idx = IdxReader::new(&mut decoder, path, true).parse(kind, most)?;
+        // The stream has ended (the reader saw its end after the data); nothing may follow it.
+        let mut rest = decoder.into_inner();
+        let more = rest.fill_buf().map_err(|source| DataError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if !more.is_empty() {
+            return Err(DataError::TrailingGzipData {
+                path: path.to_owned(),
+            });
+        }
+        Ok(idx)
     } else if path.extension().is_some_and(|ext| ext == "gz") {
         Err(DataError::NotGzip {
             path: path.to_owned(),
@@ -188,8 +204,8 @@ impl<'p, R: Read> IdxReader<'p, R> {
         Ok(filled)
     }
 
-    /// Reads and checks the header, then the body. `most` bounds the body bytes the input can
-    /// hold; no more than that (nor than the header announces) is reserved up front.
+    /// Reads and checks the header, then the body. No more than `most` body bytes (nor than the
+    /// header announces) are reserved up front.
     fn parse(mut self, kind: Kind, most: u64) -> Result<Idx> {
         let mut header = [0u8; 16];
         let header = &mut header[..kind.header_len()];

@@ -31,23 +31,30 @@
 //! - [`idx`]: the IDX reader, from files or bytes; [`MnistFile`]: the four files' names and
 //!   checksums.
 //! - [`DataError`]: every failure, naming the file or URL; [`Result`].
+//! - The trainer's parts: [`config`] (a run's settings and their ranges), [`train`] (the loop),
+//!   [`model`] (the net and its optimizer, saved and loaded in either precision), [`history`]
+//!   and [`plot`] (the metric files and plots), [`checkpoint`] (the validated, checksummed
+//!   checkpoint format), [`run_dir`] (the locked output directory) and [`json_float`] (losses
+//!   that are not finite, in JSON).
 //! - [`mnist_dir_for_tests`]: the shared policy of real-data tests (`MNIST_DIR`, and no skipping
 //!   when `CI` is set).
 
-pub mod atomic;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;
+mod digest;
 pub mod download;
 pub mod error;
 pub mod files;
 pub mod history;
 pub mod idx;
 pub mod image;
+pub mod json_float;
 pub mod locate;
 pub mod model;
 mod pixels;
 pub mod plot;
+pub mod run_dir;
 pub mod train;
 
 pub use dataset::{Mnist, Split, CLASSES};

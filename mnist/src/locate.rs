@@ -14,6 +14,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::dataset::Mnist;
@@ -40,7 +41,7 @@ pub enum Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Origin::Given => "data directory argument",
+            Origin::Given => "--data-dir",
             Origin::EnvVar => MNIST_DIR_VAR,
             Origin::Cache => "cache",
             Origin::Downloaded => "downloaded into the cache",
@@ -103,10 +104,12 @@ impl Locator {
             return complete(dir, Origin::EnvVar);
         }
         let dir = self.cache_dir.as_ref().ok_or(DataError::NoCacheDir)?;
-        let missing: Vec<MnistFile> = MnistFile::ALL
-            .into_iter()
-            .filter(|file| file.find_in(dir).is_none())
-            .collect();
+        let mut missing = Vec::new();
+        for file in MnistFile::ALL {
+            if file.find_in(dir)?.is_none() {
+                missing.push(file);
+            }
+        }
         if missing.is_empty() {
             return Ok(Located {
                 dir: dir.clone(),
@@ -143,26 +146,40 @@ pub fn cache_dir_from(xdg_cache_home: Option<OsString>, home: Option<OsString>) 
     Some(base.join("backprop-rs").join("mnist"))
 }
 
-/// `dir` as the location if it holds all four files, else an error naming the first missing one.
+/// `dir` as the location if it is a directory holding all four files, else an error naming the directory or
+/// the first file that is missing or not a file.
 fn complete(dir: &Path, origin: Origin) -> Result<Located> {
-    match MnistFile::ALL
-        .into_iter()
-        .find(|f| f.find_in(dir).is_none())
-    {
-        Some(file) => Err(DataError::IncompleteDir {
-            dir: dir.to_owned(),
-            origin,
-            path: dir.join(file.gz_name()),
-        }),
-        None => Ok(Located {
-            dir: dir.to_owned(),
-            origin,
-        }),
+    let bad_dir = |reason: String| DataError::BadDir {
+        dir: dir.to_owned(),
+        origin,
+        reason,
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(bad_dir("not a directory".to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(bad_dir("no such directory".to_owned()))
+        }
+        Err(e) => return Err(bad_dir(e.to_string())),
     }
+    for file in MnistFile::ALL {
+        if file.find_in(dir)?.is_none() {
+            return Err(DataError::IncompleteDir {
+                dir: dir.to_owned(),
+                origin,
+                path: dir.join(file.gz_name()),
+            });
+        }
+    }
+    Ok(Located {
+        dir: dir.to_owned(),
+        origin,
+    })
 }
 
 /// The real-data policy for tests, in one place: the MNIST directory from `MNIST_DIR`, or, when
-/// it is unset, `None` after a note on stderr, so the test can return early.
+/// it is unset, `None` after a `skipped: no MNIST data (set MNIST_DIR)` line written straight to
+/// stderr (so it shows even when the harness captures output), and the test returns early.
 ///
 /// # Panics
 /// When `MNIST_DIR` is unset and `CI` is set: in CI the real-data tests must run, not skip.
@@ -173,7 +190,12 @@ pub fn mnist_dir_for_tests() -> Option<PathBuf> {
             panic!("{MNIST_DIR_VAR} is not set, but CI is: real-data tests must not be skipped in CI; point {MNIST_DIR_VAR} at the MNIST files")
         }
         None => {
-            eprintln!("note: {MNIST_DIR_VAR} is not set; skipping a test that needs real MNIST");
+            // Straight to stderr, past the test harness's capture, so that a skip is seen.
+            let test = std::thread::current().name().unwrap_or("a test").to_owned();
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped: no MNIST data (set {MNIST_DIR_VAR})"
+            );
             None
         }
     }

@@ -9,14 +9,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist::checkpoint::{self, RunState};
-use mnist::config::{LayerChoice, OptimizerChoice, Precision, RunConfig};
+use mnist::config::{LayerChoice, OptimizerChoice, Precision, RunConfig, MAX_ITERATIONS};
 use mnist::history::{Evaluation, History};
-use mnist::model::{Element, Model};
+use mnist::model::{Element, InferenceModel, Model};
+use mnist::run_dir::RunDir;
 use mnist::train::{self, Observer, Outcome};
 use mnist::{Locator, Mnist};
+use nn::Params;
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -49,44 +51,66 @@ struct DataArgs {
 
 #[derive(Args)]
 struct TrainArgs {
-    /// Number of training iterations (mini-batch steps).
-    #[arg(long, default_value_t = 10_000, conflicts_with = "epochs")]
-    iterations: usize,
-    /// Train for this many epochs instead (one epoch = training-set size / batch size iterations).
-    #[arg(long)]
+    /// Number of training iterations (mini-batch steps) [default: 10000]. With --resume: extend the run to
+    /// this many.
+    #[arg(long, value_name = "N", conflicts_with = "epochs")]
+    iterations: Option<usize>,
+    /// Train for this many epochs instead (one epoch = training-set size / batch size iterations). With
+    /// --resume: extend the run to this many.
+    #[arg(long, value_name = "N")]
     epochs: Option<usize>,
     /// Examples per mini-batch.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, conflicts_with = "resume")]
     batch_size: usize,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 0.1,
+        allow_negative_numbers = true,
+        conflicts_with = "resume"
+    )]
     lr: f64,
-    /// Width of the hidden layer.
-    #[arg(long, default_value_t = 50)]
+    /// Width of the hidden layer (at most 10000).
+    #[arg(long, default_value_t = 50, conflicts_with = "resume")]
     hidden: usize,
-    /// Standard deviation of the initial weights.
-    #[arg(long, default_value_t = 0.01)]
+    /// Standard deviation of the initial weights (positive, at most 100).
+    #[arg(
+        long,
+        default_value_t = 0.01,
+        allow_negative_numbers = true,
+        conflicts_with = "resume"
+    )]
     weight_init_std: f64,
     /// Parameter update rule.
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd, conflicts_with = "resume")]
     optimizer: OptimizerArg,
     /// Layers built from primitive nodes (composed, as the lecture decomposes them) or one node each (fused).
-    #[arg(long, value_enum, default_value_t = LayersArg::Fused)]
+    #[arg(long, value_enum, default_value_t = LayersArg::Fused, conflicts_with = "resume")]
     layers: LayersArg,
     /// Floating-point precision.
-    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32, conflicts_with = "resume")]
     dtype: PrecisionArg,
     /// Seed of the weight initialisation and the mini-batch draws (same seed, same result).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "resume")]
     seed: u64,
     /// Evaluate, print and checkpoint every this many iterations (default: one epoch).
-    #[arg(long)]
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
     eval_every: Option<usize>,
-    /// Where metrics, plots, checkpoints and the final parameters go.
-    #[arg(long, value_name = "DIR", default_value = "runs/latest")]
+    /// Where metrics, plots, checkpoints and the final parameters go. It must be empty or new, unless
+    /// --force is given.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "runs/latest",
+        conflicts_with = "resume"
+    )]
     out: PathBuf,
-    /// Continue the run whose output directory is DIR from its last checkpoint (its settings are reused;
-    /// only --iterations/--epochs may extend it).
+    /// Replace the run in --out: its outputs (checkpoint, metrics, plots, params.npz) are deleted when the
+    /// new run starts; other files there are left alone.
+    #[arg(long, conflicts_with = "resume")]
+    force: bool,
+    /// Continue the run whose output directory is DIR from its last checkpoint, with the settings it
+    /// started with, to its own length (or to a longer one given by --iterations/--epochs).
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
     /// Do not draw the loss and accuracy plots.
@@ -121,8 +145,8 @@ struct PredictArgs {
     /// Classify a 28x28 grayscale PNG or PGM file (white digit on black, like MNIST).
     #[arg(long, value_name = "FILE")]
     image: Option<PathBuf>,
-    /// The image is a dark digit on a light background.
-    #[arg(long, requires = "image")]
+    /// The image is a dark digit on a light background (only with --image).
+    #[arg(long, requires = "image", conflicts_with = "index")]
     invert: bool,
     #[command(flatten)]
     data: DataArgs,
@@ -149,7 +173,10 @@ enum PrecisionArg {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::command().try_get_matches() {
+        Ok(matches) => Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
+        Err(e) => return usage_error(&e),
+    };
     let result = match cli.command {
         Command::Train(args) => train_command(args),
         Command::Eval(args) => eval_command(&args).map(|()| ExitCode::SUCCESS),
@@ -161,29 +188,60 @@ fn main() -> ExitCode {
     })
 }
 
+/// Prints `--help`/`--version` as clap does; any other command-line error as its one line (naming the flag),
+/// with exit code 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let line = rendered
+        .lines()
+        .next()
+        .unwrap_or("error: invalid command line");
+    eprintln!("{line}");
+    ExitCode::from(2)
+}
+
 fn load_data(args: &DataArgs) -> CliResult<Mnist> {
     let (data, located) = Locator::from_env(args.data_dir.as_deref()).load()?;
     eprintln!("MNIST from {located}");
     Ok(data)
 }
 
-/// The settings of a new run from the flags.
-fn config_from(args: &TrainArgs, train_size: usize) -> CliResult<RunConfig> {
-    if args.batch_size == 0 || args.batch_size > train_size {
-        return Err(format!("--batch-size must be between 1 and {train_size}").into());
-    }
-    let per_epoch = (train_size / args.batch_size).max(1);
-    let iterations = args.epochs.map_or(args.iterations, |e| e * per_epoch);
-    if iterations == 0 {
-        return Err("nothing to do: --iterations/--epochs must be at least 1".into());
-    }
-    if !(args.lr.is_finite() && args.lr > 0.0) {
-        return Err(format!("--lr must be a positive number, got {}", args.lr).into());
-    }
-    if args.hidden == 0 {
-        return Err("--hidden must be at least 1".into());
-    }
-    Ok(RunConfig {
+/// The iterations of `epochs` epochs of `per_epoch` iterations, if that is not absurd.
+fn epochs_to_iterations(epochs: usize, per_epoch: usize) -> CliResult<usize> {
+    epochs
+        .checked_mul(per_epoch)
+        .filter(|&n| n <= MAX_ITERATIONS)
+        .ok_or_else(|| {
+            let epochs_allowed = match per_epoch {
+                1 => String::new(),
+                n => format!(" ({} epochs of {n})", MAX_ITERATIONS / n),
+            };
+            format!(
+                "--epochs {epochs} is too many: a run has at most {MAX_ITERATIONS} iterations{epochs_allowed}"
+            )
+            .into()
+        })
+}
+
+/// The settings of a new run from the flags, every one checked. `train_size` fixes what depends on the data
+/// (the iterations of `--epochs`, the default `--eval-every` of one epoch, the largest `--batch-size`); before
+/// the data is loaded (`None`), the rest is checked so that a wrong flag fails at once.
+fn config_from(args: &TrainArgs, train_size: Option<usize>) -> CliResult<RunConfig> {
+    let per_epoch = train_size.map_or(1, |n| (n / args.batch_size.max(1)).max(1));
+    let iterations = match (args.epochs, args.iterations) {
+        (Some(epochs), _) => epochs_to_iterations(epochs, per_epoch)?,
+        (None, iterations) => iterations.unwrap_or(RunConfig::default().iterations),
+    };
+    let config = RunConfig {
         iterations,
         batch_size: args.batch_size,
         learning_rate: args.lr,
@@ -204,39 +262,113 @@ fn config_from(args: &TrainArgs, train_size: usize) -> CliResult<RunConfig> {
             PrecisionArg::F64 => Precision::F64,
         },
         seed: args.seed,
-        eval_every: args.eval_every.unwrap_or(per_epoch).max(1),
-    })
+        eval_every: args.eval_every.unwrap_or(per_epoch),
+    };
+    config.validate()?;
+    if let Some(n) = train_size {
+        config.check_batch_size(n)?;
+    }
+    Ok(config)
+}
+
+/// The settings of a resumed run: the checkpoint's, to its own length or to the longer one that
+/// `--iterations`/`--epochs` ask for.
+fn resumed_config(args: &TrainArgs, saved: &RunConfig, train_size: usize) -> CliResult<RunConfig> {
+    saved.check_batch_size(train_size)?;
+    let per_epoch = (train_size / saved.batch_size).max(1);
+    let (flag, asked) = match (args.epochs, args.iterations) {
+        (Some(epochs), _) => ("--epochs", epochs_to_iterations(epochs, per_epoch)?),
+        (None, Some(iterations)) => ("--iterations", iterations),
+        (None, None) => return Ok(saved.clone()),
+    };
+    if asked < saved.iterations {
+        return Err(format!(
+            "{flag} asks for {asked} iterations, fewer than the {} of the run being resumed; a resumed run can only be extended",
+            saved.iterations
+        )
+        .into());
+    }
+    let config = RunConfig {
+        iterations: asked,
+        ..saved.clone()
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// How a run begins: fresh, or from a checkpoint (its state and its verified parameters file).
+enum Start {
+    New,
+    Resume {
+        state: Box<RunState>,
+        params_path: PathBuf,
+        params: Vec<u8>,
+    },
 }
 
 fn train_command(args: TrainArgs) -> CliResult<ExitCode> {
-    let resumed = args
-        .resume
-        .as_deref()
-        .map(checkpoint::read_state)
-        .transpose()?;
-    let data = load_data(&args.data)?;
-    let (config, out) = match (&resumed, &args.resume) {
-        (Some(state), Some(dir)) => {
-            let mut config = state.config.clone();
-            let per_epoch = (data.train.len() / config.batch_size).max(1);
-            config.iterations = args
-                .epochs
-                .map(|e| e * per_epoch)
-                .unwrap_or(config.iterations.max(args.iterations));
-            (config, dir.clone())
+    // Everything that can be checked without the data is checked before it is loaded (or downloaded).
+    let (run_dir, start) = match &args.resume {
+        Some(dir) => {
+            let run_dir = RunDir::lock(dir).map_err(|e| format!("--resume {e}"))?;
+            let state = checkpoint::read_state(dir)?;
+            let (params_path, params) = checkpoint::read_params(dir, &state)?;
+            let start = Start::Resume {
+                state: Box::new(state),
+                params_path,
+                params,
+            };
+            (run_dir, start)
         }
-        _ => (config_from(&args, data.train.len())?, args.out.clone()),
+        None => {
+            config_from(&args, None)?;
+            let run_dir = RunDir::lock(&args.out).map_err(|e| format!("--out {e}"))?;
+            check_new_run_dir(&run_dir, args.force)?;
+            (run_dir, Start::New)
+        }
     };
+    let data = load_data(&args.data)?;
+    let config = match &start {
+        Start::New => config_from(&args, Some(data.train.len()))?,
+        Start::Resume { state, .. } => resumed_config(&args, &state.config, data.train.len())?,
+    };
+    let plots = !args.no_plots;
     match config.precision {
-        Precision::F32 => run::<f32>(&config, &data, &out, resumed, !args.no_plots),
-        Precision::F64 => run::<f64>(&config, &data, &out, resumed, !args.no_plots),
+        Precision::F32 => run::<f32>(&config, &data, &run_dir, start, plots),
+        Precision::F64 => run::<f64>(&config, &data, &run_dir, start, plots),
     }
+}
+
+/// A new run needs an empty directory, or `--force` to replace what is there.
+fn check_new_run_dir(run_dir: &RunDir, force: bool) -> CliResult<()> {
+    let contents = run_dir.contents()?;
+    if contents.is_empty() || force {
+        return Ok(());
+    }
+    let dir = run_dir.path().display();
+    if run_dir.has_checkpoint() {
+        return Err(format!(
+            "--out {dir}: holds another run; continue it with --resume {dir}, or replace it with --force"
+        )
+        .into());
+    }
+    let mut shown: Vec<&str> = contents.iter().take(3).map(String::as_str).collect();
+    if contents.len() > 3 {
+        shown.push("…");
+    }
+    Err(format!(
+        "--out {dir}: is not empty (it holds {}); use a new directory, or --force to replace the run files in it",
+        shown.join(", ")
+    )
+    .into())
 }
 
 /// Prints progress, writes metrics and checkpoints, and notices Ctrl-C.
 struct Console<'a> {
     bar: ProgressBar,
     smoothed_loss: Option<f64>,
+    /// Whether a loss that is not finite has been reported.
+    diverged: bool,
     out: &'a Path,
     config: &'a RunConfig,
     interrupted: Arc<AtomicBool>,
@@ -244,6 +376,14 @@ struct Console<'a> {
 
 impl<L: SaveParams> Observer<L> for Console<'_> {
     fn on_step(&mut self, step: usize, loss: f64) {
+        if !loss.is_finite() && !self.diverged {
+            self.diverged = true;
+            self.bar.suspend(|| {
+                eprintln!(
+                    "warning: the loss is {loss} at step {step}: training has diverged (a smaller --lr may help); the run goes on"
+                );
+            });
+        }
         let smoothed = self.smoothed_loss.map_or(loss, |s| 0.98 * s + 0.02 * loss);
         self.smoothed_loss = Some(smoothed);
         self.bar.set_position(step as u64);
@@ -278,8 +418,12 @@ trait SaveParams {
 }
 
 impl<T: Element> SaveParams for Model<T> {
+    /// The error without the path, which the checkpoint's error adds.
     fn save_params(&self, path: &Path) -> Result<(), String> {
-        self.save_checkpoint(path)
+        self.save_checkpoint(path).map_err(|e| match e {
+            nn::NpzError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        })
     }
 }
 
@@ -300,27 +444,55 @@ fn save_outputs(
 fn run<T: Element>(
     config: &RunConfig,
     data: &Mnist,
-    out: &Path,
-    resumed: Option<RunState>,
+    run_dir: &RunDir,
+    start: Start,
     plots: bool,
 ) -> CliResult<ExitCode> {
-    let (mut model, mut history) = match resumed {
-        Some(state) => {
-            let params = checkpoint::params_path(out, &state);
-            let model = Model::<T>::load(config, &params)?;
-            eprintln!(
-                "resuming {} from step {}",
-                out.display(),
-                state.history.losses.len()
-            );
+    let out = run_dir.path();
+    let (mut model, mut history) = match start {
+        Start::Resume {
+            state,
+            params_path,
+            params,
+        } => {
+            let params = Params::<T>::from_npz_bytes(&params, &params_path)?;
+            let model = Model::<T>::resume(config, params, &params_path)?;
+            run_dir.remove_temporary_files()?;
+            checkpoint::remove_stale_params(
+                &checkpoint::checkpoint_dir(out),
+                Some(&state.params_file),
+            )
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+            let step = state.step();
+            if step == config.iterations {
+                eprintln!(
+                    "{} is already complete at step {step}; writing its final outputs",
+                    out.display()
+                );
+            } else {
+                eprintln!("resuming {} from step {step}", out.display());
+            }
             (model, state.history)
         }
-        None => (Model::<T>::new(config), History::default()),
+        Start::New => {
+            run_dir.remove_run()?;
+            let (model, history) = (Model::<T>::new(config), History::default());
+            // A checkpoint at step 0: the directory is a resumable run from the start, and a directory that
+            // cannot be written fails now, not an epoch later.
+            save_outputs(out, config, &history, &model)?;
+            (model, history)
+        }
     };
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            // The second Ctrl-C: stop at once (every file is written atomically, so none is left half-written).
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after this iteration (Ctrl-C again to quit at once)");
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
 
     let bar = ProgressBar::new(config.iterations as u64).with_position(history.losses.len() as u64);
     bar.set_style(
@@ -332,6 +504,7 @@ fn run<T: Element>(
     let mut console = Console {
         bar,
         smoothed_loss: None,
+        diverged: false,
         out,
         config,
         interrupted,
@@ -350,11 +523,13 @@ fn run<T: Element>(
 
     save_outputs(out, config, &history, &model)?;
     let final_params = out.join("params.npz");
-    model
-        .save(&final_params)
-        .map_err(|e| format!("{}: {e}", final_params.display()))?;
+    model.save(&final_params)?;
     if plots {
-        mnist::plot::write_plots(&history, out)?;
+        if let Err(e) = mnist::plot::write_plots(&history, out) {
+            eprintln!(
+                "warning: no plots: {e}; the run's results are saved (pass --no-plots to skip the plots)"
+            );
+        }
     }
 
     let steps = history.losses.len() - start_step;
@@ -388,24 +563,31 @@ fn run<T: Element>(
 
 fn eval_command(args: &EvalArgs) -> CliResult<()> {
     // The parameters first: a wrong path fails at once, before any data lookup or download.
-    let model = Model::<f32>::load_params(&args.params)?;
+    match InferenceModel::load(&args.params)? {
+        InferenceModel::F32(model) => evaluate(&model, args),
+        InferenceModel::F64(model) => evaluate(&model, args),
+    }
+}
+
+fn evaluate<T: Element>(model: &Model<T>, args: &EvalArgs) -> CliResult<()> {
     let data = load_data(&args.data)?;
-    let train_acc = train::accuracy(&model, &data.train);
-    let test_acc = train::accuracy(&model, &data.test);
+    let train_acc = train::accuracy(model, &data.train);
+    let test_acc = train::accuracy(model, &data.test);
     println!("Train acc: {train_acc:.5}\tTest acc: {test_acc:.5}");
     Ok(())
 }
 
 fn predict_command(args: &PredictArgs) -> CliResult<()> {
-    let model = Model::<f32>::load_params(&args.params)?;
+    let model = InferenceModel::load(&args.params)?;
     let (pixels, truth) = match (&args.image, args.index) {
         (Some(path), _) => (mnist::image::read_digit(path, args.invert)?, None),
         (None, Some(i)) => {
             let data = load_data(&args.data)?;
             if i >= data.test.len() {
                 return Err(format!(
-                    "--index {i} is out of range: the test set has {} images",
-                    data.test.len()
+                    "--index {i} is out of range: the test set has {} images (0-{})",
+                    data.test.len(),
+                    data.test.len() - 1
                 )
                 .into());
             }
@@ -413,13 +595,10 @@ fn predict_command(args: &PredictArgs) -> CliResult<()> {
         }
         (None, None) => unreachable!("clap requires --index or --image"),
     };
-    let x = pixels
-        .into_shape_with_order((1, 784))
-        .expect("28x28 is 784 pixels")
-        .mapv(|p| f32::from(p) / 255.0);
-    let probabilities = model.probabilities(x.view());
-    let mut ranked: Vec<(usize, f32)> = probabilities.row(0).iter().copied().enumerate().collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let ranked = match model {
+        InferenceModel::F32(model) => rank(&model, &pixels),
+        InferenceModel::F64(model) => rank(&model, &pixels),
+    };
     for (digit, p) in ranked.iter().take(3) {
         println!("{digit}: {p:.4}");
     }
@@ -427,4 +606,21 @@ fn predict_command(args: &PredictArgs) -> CliResult<()> {
         println!("label: {label}");
     }
     Ok(())
+}
+
+/// The digits from most to least likely for a 28x28 image, with their probabilities.
+fn rank<T: Element>(model: &Model<T>, pixels: &ndarray::Array2<u8>) -> Vec<(usize, f64)> {
+    let x = pixels
+        .to_shape((1, 784))
+        .expect("28x28 is 784 pixels")
+        .mapv(|p| <T as From<u8>>::from(p) / <T as From<u8>>::from(255));
+    let probabilities = model.probabilities(x.view());
+    let mut ranked: Vec<(usize, f64)> = probabilities
+        .row(0)
+        .iter()
+        .map(|&p| autograd::Float::to_f64(p))
+        .enumerate()
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked
 }

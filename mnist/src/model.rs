@@ -4,9 +4,9 @@ use std::path::Path;
 
 use autograd::Float;
 use ndarray::{Array2, ArrayView2};
-use nn::io::NpyFloat;
+use nn::io::{AnyParams, NpyFloat};
 use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd};
-use nn::{functions, LayerKind, Params, TwoLayerNet};
+use nn::{functions, LayerKind, NpzError, Params, TwoLayerNet};
 
 use crate::config::{LayerChoice, OptimizerChoice, RunConfig};
 use crate::dataset::Mnist;
@@ -65,79 +65,77 @@ impl<T: Element> Model<T> {
         }
     }
 
-    /// A net for `config` with the parameters (and optimizer state, if saved) in `path`, to resume training.
+    /// A net for `config` with the parameters and the optimizer state of a checkpoint's parameters file
+    /// (`params`, read from `path`, which names it in errors), to resume training.
     ///
     /// # Errors
-    /// When the file cannot be read or does not hold this net's parameters.
-    pub fn load(config: &RunConfig, path: &Path) -> Result<Self, String> {
+    /// When the arrays do not fit this net (each wrong array is named) or the optimizer's state is missing,
+    /// incomplete or of the wrong shape.
+    pub fn resume(config: &RunConfig, params: Params<T>, path: &Path) -> Result<Self, String> {
         let mut model = Self::new(config);
-        let mut params = read_params::<T>(path)?;
-        let saved: Vec<String> = params
-            .names()
-            .filter(|n| n.starts_with(OPTIMIZER_PREFIX))
-            .map(str::to_owned)
-            .collect();
-        let state: Params<T> = saved
-            .iter()
-            .filter_map(|n| Some((&n[OPTIMIZER_PREFIX.len()..], params.remove(n)?)))
-            .collect();
+        let (net, state) = split_optimizer_state(params);
+        model
+            .net
+            .params
+            .replace_from(net, path)
+            .map_err(|e| e.to_string())?;
         model
             .optimizer
-            .set_state(state)
+            .set_state(state, &model.net.params)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        if !params.same_layout(&model.net.params) {
-            return Err(format!(
-                "{}: the parameters do not fit a 784-{}-10 net",
-                path.display(),
-                config.hidden_size
-            ));
-        }
-        model.net.params = params;
         Ok(model)
     }
 
-    /// A net (for evaluation and prediction) with the parameters saved in `path`; its sizes are read from them.
+    /// A net (for evaluation and prediction) with the parameters `params` read from `path` (which names it in
+    /// errors); its hidden width is read from `W1`, and optimizer state in the file is ignored.
     ///
     /// # Errors
-    /// When the file cannot be read or does not hold a two-layer net for MNIST.
-    pub fn load_params(path: &Path) -> Result<Self, String> {
-        let params = read_params::<T>(path)?;
-        let hidden = params
+    /// When the arrays are not those of a two-layer net for MNIST (each wrong array is named).
+    pub fn for_inference(params: Params<T>, path: &Path) -> Result<Self, String> {
+        let (net, _) = split_optimizer_state(params);
+        let hidden = net
             .get("W1")
-            .filter(|w| w.shape().len() == 2 && w.shape()[0] == INPUT)
+            .filter(|w| w.ndim() == 2 && w.shape()[0] == INPUT && w.shape()[1] >= 1)
             .map(|w| w.shape()[1])
             .ok_or_else(|| {
                 format!(
-                    "{}: no 784 x H array W1: not a two-layer MNIST net",
-                    path.display()
+                    "{}: no 784 x H array W1 (the file has [{}]): not a two-layer MNIST net",
+                    path.display(),
+                    net.layout()
                 )
             })?;
         let config = RunConfig {
             hidden_size: hidden,
             ..RunConfig::default()
         };
-        Self::load(&config, path)
+        let mut model = Self::new(&config);
+        model
+            .net
+            .params
+            .replace_from(net, path)
+            .map_err(|e| e.to_string())?;
+        Ok(model)
     }
 
     /// Saves the parameters and the optimizer's state (its arrays named `optimizer.…`) to `path`, so that
-    /// [`load`](Model::load) resumes training exactly.
+    /// [`resume`](Model::resume) continues training exactly.
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn save_checkpoint(&self, path: &Path) -> Result<(), String> {
+    pub fn save_checkpoint(&self, path: &Path) -> Result<(), NpzError> {
         let mut all = self.net.params.clone();
-        for (name, array) in self.optimizer.state().iter() {
-            all.insert(format!("{OPTIMIZER_PREFIX}{name}"), array.clone());
+        for (name, array) in self.optimizer.state(&self.net.params) {
+            all.insert(format!("{OPTIMIZER_PREFIX}{name}"), array);
         }
-        all.save_npz(path).map_err(|e| e.to_string())
+        all.save_npz(path)
     }
 
     /// Saves the parameters to `path` (`.npz`, written atomically).
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        self.net.params.save_npz(path).map_err(|e| e.to_string())
+    pub fn save(&self, path: &Path) -> Result<(), NpzError> {
+        self.net.params.save_npz(path)
     }
 
     /// Class probabilities (softmax of the scores) of each row of `x`.
@@ -146,8 +144,39 @@ impl<T: Element> Model<T> {
     }
 }
 
-fn read_params<T: Element>(path: &Path) -> Result<Params<T>, String> {
-    Params::load_npz(path).map_err(|e| e.to_string())
+/// Splits a parameters file's arrays into the net's and the optimizer's (named `optimizer.…`, returned without
+/// that prefix).
+fn split_optimizer_state<T: Element>(params: Params<T>) -> (Params<T>, Params<T>) {
+    let (mut net, mut state) = (Params::new(), Params::new());
+    for (name, array) in params {
+        match name.strip_prefix(OPTIMIZER_PREFIX) {
+            Some(rest) => state.insert(rest, array),
+            None => net.insert(name, array),
+        };
+    }
+    (net, state)
+}
+
+/// A net loaded for evaluation or prediction, in the element type its parameters file has.
+pub enum InferenceModel {
+    /// The file holds `<f4` arrays (a `--dtype f32` run).
+    F32(Model<f32>),
+    /// The file holds `<f8` arrays (a `--dtype f64` run).
+    F64(Model<f64>),
+}
+
+impl InferenceModel {
+    /// Loads the parameters saved in `path` (`params.npz` of a run, or a checkpoint's parameters file) in
+    /// their own dtype, f32 or f64.
+    ///
+    /// # Errors
+    /// When the file cannot be read or does not hold a two-layer MNIST net; the message names the file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        match AnyParams::load_npz(path).map_err(|e| e.to_string())? {
+            AnyParams::F32(params) => Model::for_inference(params, path).map(InferenceModel::F32),
+            AnyParams::F64(params) => Model::for_inference(params, path).map(InferenceModel::F64),
+        }
+    }
 }
 
 impl<T: Element> Learner<T> for Model<T> {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::atomic::write_atomically;
 use crate::history::History;
+use nn::io::write_atomically;
 
 const SIZE: (u32, u32) = (800, 500);
 
@@ -56,7 +56,7 @@ fn render(dir: &Path, stem: &str, figure: &impl Figure) -> Result<(), PlotError>
         area.present()
             .map_err(|e| failed(&svg_path)(e.to_string()))?;
     }
-    write_atomically(&svg_path, |w| w.write_all(svg.as_bytes()))
+    write_atomically(&svg_path, |w| std::io::Write::write_all(w, svg.as_bytes()))
         .map_err(|e| failed(&svg_path)(e.to_string()))?;
 
     let png_path = dir.join(format!("{stem}.png"));
@@ -91,13 +91,9 @@ impl Figure for LossFigure<'_> {
         let history = self.0;
         area.fill(&WHITE)?;
         let steps = history.losses.len().max(1);
-        let top = history
-            .losses
-            .iter()
-            .copied()
-            .fold(0.0f64, f64::max)
-            .max(1e-3)
-            * 1.05;
+        // The axis spans the finite losses only (an infinite range never finishes drawing); losses that are
+        // not finite leave gaps in the line.
+        let top = (finite(&history.losses).fold(0.0f64, f64::max).max(1e-3) * 1.05).min(f64::MAX);
         let mut chart = ChartBuilder::on(area)
             .caption("Training loss (mini-batch)", ("sans-serif", 24))
             .margin(15)
@@ -109,12 +105,17 @@ impl Figure for LossFigure<'_> {
             .x_desc("iteration")
             .y_desc("loss")
             .draw()?;
-        chart.draw_series(LineSeries::new(
-            history.losses.iter().enumerate().map(|(k, &l)| (k + 1, l)),
-            &BLUE,
-        ))?;
+        let points: Vec<(usize, f64)> = (1..).zip(history.losses.iter().copied()).collect();
+        for run in points.split(|(_, loss)| !loss.is_finite()) {
+            chart.draw_series(LineSeries::new(run.iter().copied(), &BLUE))?;
+        }
         Ok(())
     }
+}
+
+/// The finite values of `values`.
+fn finite(values: &[f64]) -> impl Iterator<Item = f64> + '_ {
+    values.iter().copied().filter(|x| x.is_finite())
 }
 
 struct AccuracyFigure<'a>(&'a History);

@@ -186,7 +186,11 @@ impl<T: Float + From<u8>> Batch<T> {
 const EVAL_CHUNK: usize = 2_000;
 
 /// The fraction of `split` that `learner` classifies correctly, evaluated in chunks on all cores.
+///
+/// # Panics
+/// If `split` is empty: it has no accuracy ([`Mnist::load`] refuses empty splits).
 pub fn accuracy<T: Float + From<u8>>(learner: &impl Learner<T>, split: &Split) -> f64 {
+    assert!(!split.is_empty(), "the accuracy of an empty split");
     let chunks: Vec<std::ops::Range<usize>> = (0..split.len())
         .step_by(EVAL_CHUNK)
         .map(|start| start..(start + EVAL_CHUNK).min(split.len()))
@@ -219,5 +223,5 @@ pub fn accuracy<T: Float + From<u8>>(learner: &impl Learner<T>, split: &Split) -
             .map(|h| h.join().expect("evaluation thread panicked"))
             .sum()
     });
-    correct as f64 / split.len().max(1) as f64
+    correct as f64 / split.len() as f64
 }

@@ -249,6 +249,42 @@ fn every_mirror_failing_lists_each_failure() {
     assert_eq!(server.requests(), 2);
 }
 
+/// A mirror that accepts the connection and then never answers is given up after the answer timeout (it
+/// used to be 60 s per mirror, two minutes of silence for two), and the error is one line that says how to
+/// use local files.
+#[test]
+fn a_silent_mirror_is_given_up_after_the_answer_timeout() {
+    use mnist::download::ANSWER_TIMEOUT;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mirror = format!("http://{}/", listener.local_addr().unwrap());
+    // Accepts one connection and holds it, silent, until the client gives up or 60 s pass.
+    let silent = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut sink = [0u8; 1024];
+        while std::io::Read::read(&mut stream, &mut sink).is_ok_and(|n| n > 0) {}
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let err = download(MnistFile::TestLabels, cache.path(), &[mirror]).unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        waited >= ANSWER_TIMEOUT - Duration::from_secs(1)
+            && waited < ANSWER_TIMEOUT + Duration::from_secs(10),
+        "gave up after {waited:?}"
+    );
+    let message = err.to_string();
+    assert!(!message.contains('\n'), "{message}");
+    assert!(
+        message.contains("--data-dir") && message.contains("MNIST_DIR"),
+        "{message}"
+    );
+    assert!(entries(cache.path()).is_empty());
+    silent.join().unwrap();
+}
+
 /// A mirror that re-compressed the data is accepted on the content's MD5.
 #[test]
 fn recompressed_mirror_copy_is_accepted() {

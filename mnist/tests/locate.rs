@@ -91,7 +91,7 @@ fn given_dir_lacking_a_file_is_an_error_not_a_download() {
     );
     let message = err.to_string();
     assert!(message.contains(&gone.display().to_string()), "{message}");
-    assert!(message.contains("data directory argument"), "{message}");
+    assert!(message.contains("(from --data-dir)"), "{message}");
 }
 
 #[test]
@@ -191,13 +191,95 @@ fn files_are_found_compressed_first() {
     let dir = dir_with_files(false);
     let file = MnistFile::TrainLabels;
     assert_eq!(
-        file.find_in(dir.path()),
+        file.find_in(dir.path()).unwrap(),
         Some(dir.path().join("train-labels-idx1-ubyte"))
     );
     std::fs::write(dir.path().join(file.gz_name()), b"").unwrap();
     assert_eq!(
-        file.find_in(dir.path()),
+        file.find_in(dir.path()).unwrap(),
         Some(dir.path().join("train-labels-idx1-ubyte.gz"))
     );
-    assert_eq!(file.find_in(&dir.path().join("nowhere")), None);
+    assert_eq!(file.find_in(&dir.path().join("nowhere")).unwrap(), None);
+}
+
+/// A data file's name taken by a directory, a dangling link or a link loop is said to be that, not
+/// "missing"; a data directory that is a file or absent is said to be that.
+#[test]
+fn what_is_not_a_data_file_or_directory_is_named_for_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = MnistFile::TrainImages;
+    let path = dir.path().join(file.gz_name());
+    std::fs::create_dir(&path).unwrap();
+    let err = file.find_in(dir.path()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: a directory, not an MNIST data file", path.display())
+    );
+    std::fs::remove_dir(&path).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone"), &path).unwrap();
+    let err = file.find_in(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.ends_with("a symbolic link to nothing, not an MNIST data file"),
+        "{err}"
+    );
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&path, &path).unwrap();
+    let err = file.find_in(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&path.display().to_string()) && err.contains("symbolic links"),
+        "{err}"
+    );
+
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, b"x").unwrap();
+    for (given, reason) in [
+        (not_a_dir, "not a directory"),
+        (dir.path().join("absent"), "no such directory"),
+    ] {
+        let err = locator(Some(&given), None, None).locate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{} (from --data-dir): {reason}", given.display())
+        );
+    }
+}
+
+/// Run only as a child of the test below: what a real-data test does without data.
+#[test]
+fn probe_real_data_policy() {
+    if std::env::var_os("MNIST_POLICY_PROBE").is_some() {
+        assert!(mnist::mnist_dir_for_tests().is_none());
+    }
+}
+
+/// Without `MNIST_DIR`, a real-data test prints a visible `skipped` line (even under the harness's output
+/// capture) and passes; with `CI` set, it fails loudly instead.
+#[test]
+fn real_data_tests_say_skipped_and_fail_in_ci() {
+    let run = |ci: bool| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", "probe_real_data_policy", "--test-threads", "1"])
+            .env("MNIST_POLICY_PROBE", "1")
+            .env_remove("MNIST_DIR")
+            .env_remove("CI");
+        if ci {
+            command.env("CI", "true");
+        }
+        command.output().unwrap()
+    };
+    let local = run(false);
+    let stderr = String::from_utf8_lossy(&local.stderr);
+    assert!(local.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("probe_real_data_policy: skipped: no MNIST data (set MNIST_DIR)"),
+        "{stderr}"
+    );
+    let ci = run(true);
+    let stdout = String::from_utf8_lossy(&ci.stdout);
+    assert!(!ci.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("MNIST_DIR is not set, but CI is"),
+        "{stdout}"
+    );
 }

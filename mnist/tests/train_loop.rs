@@ -1,7 +1,9 @@
 //! The training loop, checkpoints and output files, driven by a tiny deterministic learner on synthetic data
 //! (no MNIST needed): reproducible batches, resume equivalence, atomic checkpoints, and the metric files.
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 
 use mnist::checkpoint;
 use mnist::config::RunConfig;
@@ -157,15 +159,20 @@ fn run_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// A history of `steps` iterations evaluated every 600 (the default config's schedule), or every `steps` if
+/// fewer.
 fn some_history(steps: usize) -> History {
+    let every = steps.clamp(1, 600);
     History {
         losses: (0..steps).map(|k| 1.0 / (k + 1) as f64).collect(),
-        evaluations: vec![Evaluation {
-            step: steps,
-            epoch: 1,
-            train_acc: 0.5,
-            test_acc: 0.25,
-        }],
+        evaluations: (1..=steps / every)
+            .map(|e| Evaluation {
+                step: e * every,
+                epoch: e,
+                train_acc: 0.5,
+                test_acc: 0.25,
+            })
+            .collect(),
     }
 }
 
@@ -184,7 +191,12 @@ fn checkpoint_round_trips_settings_and_history() {
     let state = checkpoint::read_state(dir.path()).unwrap();
     assert_eq!(state.config, config);
     assert_eq!(state.history, some_history(600));
-    assert!(checkpoint::params_path(dir.path(), &state).exists());
+    assert_eq!(state.params_file, "params-000600.npz");
+    let (path, bytes) = checkpoint::read_params(dir.path(), &state).unwrap();
+    assert_eq!(
+        (path.file_name().unwrap(), bytes.as_slice()),
+        ("params-000600.npz".as_ref(), &b"params"[..])
+    );
 }
 
 #[test]
@@ -216,7 +228,7 @@ fn a_failed_parameter_save_leaves_the_previous_checkpoint_intact() {
     );
     let state = checkpoint::read_state(dir.path()).unwrap();
     assert_eq!(state.history.losses.len(), 600);
-    assert!(checkpoint::params_path(dir.path(), &state).exists());
+    assert!(checkpoint::read_params(dir.path(), &state).is_ok());
 }
 
 #[test]
@@ -227,14 +239,14 @@ fn a_corrupt_state_file_is_an_error_naming_it() {
     std::fs::write(cp.join("state.json"), "{ not json").unwrap();
     let error = checkpoint::read_state(dir.path()).unwrap_err().to_string();
     assert!(
-        error.contains("state.json") && error.contains("not a valid checkpoint"),
+        error.contains("state.json") && error.contains("not a checkpoint state file"),
         "{error}"
     );
     let missing = checkpoint::read_state(&dir.path().join("nowhere"))
         .unwrap_err()
         .to_string();
     assert!(
-        missing.contains("nowhere") && missing.contains("cannot read"),
+        missing.contains("nowhere") && missing.contains("no checkpoint"),
         "{missing}"
     );
 }
@@ -257,6 +269,202 @@ fn metric_files_hold_every_loss_and_evaluation() {
     );
 }
 
+/// A run whose loss went infinite or NaN: its metrics and its checkpoint say so, and the checkpoint loads
+/// back exactly (state.json used to write `null`, which no checkpoint could load).
+#[test]
+fn a_diverged_run_is_written_and_checkpointed_like_any_other() {
+    let dir = run_dir();
+    let mut history = some_history(3);
+    history.losses = vec![f64::INFINITY, f64::NAN, f64::NEG_INFINITY];
+    history.write(dir.path()).unwrap();
+    let loss = std::fs::read_to_string(dir.path().join("loss.csv")).unwrap();
+    assert_eq!(loss, "step,loss\n1,inf\n2,NaN\n3,-inf\n");
+    let jsonl = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    assert!(jsonl.starts_with(r#"{"loss":"inf","step":1}"#), "{jsonl}");
+    let config = RunConfig {
+        iterations: 3,
+        eval_every: 3,
+        ..RunConfig::default()
+    };
+    checkpoint::save(dir.path(), &config, &history, write_params).unwrap();
+    let losses = checkpoint::read_state(dir.path()).unwrap().history.losses;
+    assert_eq!(losses[0], f64::INFINITY);
+    assert!(losses[1].is_nan());
+    assert_eq!(losses[2], f64::NEG_INFINITY);
+}
+
+/// A checkpoint of the default run at step 600 in a new directory, and its state file's path.
+fn saved_at_600() -> (tempfile::TempDir, PathBuf) {
+    let dir = run_dir();
+    let config = RunConfig::default();
+    checkpoint::save(dir.path(), &config, &some_history(600), write_params).unwrap();
+    let path = checkpoint::checkpoint_dir(dir.path()).join("state.json");
+    (dir, path)
+}
+
+/// Every single-bit flip anywhere in `state.json` is refused (the checksum), where 12 of 40 used to be taken
+/// silently (batch size 100 read as 300, …).
+#[test]
+fn every_single_bit_flip_of_the_state_file_is_refused() {
+    let (_dir, path) = saved_at_600();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(checkpoint::state_from_bytes(&bytes, &path).is_ok());
+    let mut accepted = Vec::new();
+    for bit in 0..bytes.len() * 8 {
+        let mut flipped = bytes.clone();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        if checkpoint::state_from_bytes(&flipped, &path).is_ok() {
+            accepted.push(bit);
+        }
+    }
+    assert!(accepted.is_empty(), "accepted flips of bits {accepted:?}");
+}
+
+/// A state with a valid checksum but a value out of range, or a history that does not fit the settings, or a
+/// parameters file name pointing anywhere but at the checkpoint's own file, is refused naming the field.
+#[test]
+fn a_sealed_state_with_a_wrong_field_is_refused_naming_it() {
+    let (_dir, path) = saved_at_600();
+    let good: serde_json::Value = {
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        file["state"].clone()
+    };
+    assert!(checkpoint::state_from_bytes(&common::sealed_state(&good.to_string()), &path).is_ok());
+    let cases: [(&str, serde_json::Value, &str); 11] = [
+        (
+            "/config/batch_size",
+            0.into(),
+            "config.batch_size 0 is not allowed",
+        ),
+        (
+            "/config/hidden_size",
+            100_000_000.into(),
+            "config.hidden_size 100000000 is more than the 10000 allowed",
+        ),
+        ("/config/eval_every", 0.into(), "config.eval_every 0"),
+        (
+            "/config/iterations",
+            599.into(),
+            "history has 600 losses, more than the run's 599 iterations",
+        ),
+        (
+            "/config/learning_rate",
+            (-1.0).into(),
+            "config.learning_rate -1 is not a positive number",
+        ),
+        (
+            "/config/weight_init_std",
+            1e300.into(),
+            "config.weight_init_std 1e300 is more than the 100 allowed",
+        ),
+        (
+            "/config/eval_every",
+            300.into(),
+            "history has 1 evaluations; evaluating every 300 iterations gives 2",
+        ),
+        (
+            "/history/evaluations/0/train_acc",
+            1.5.into(),
+            "train_acc 1.5 is not an accuracy",
+        ),
+        (
+            "/history/evaluations/0/epoch",
+            2.into(),
+            "evaluation 1 is at step 600 of epoch 2",
+        ),
+        (
+            "/params_file",
+            "../../victim.txt".into(),
+            r#"params_file "../../victim.txt" is not the checkpoint's parameters file "params-000600.npz""#,
+        ),
+        (
+            "/params_sha256",
+            "x".into(),
+            "params_sha256 \"x\" is not a SHA-256",
+        ),
+    ];
+    for (pointer, value, expected) in cases {
+        let mut state = good.clone();
+        *state.pointer_mut(pointer).unwrap() = value;
+        let err = checkpoint::state_from_bytes(&common::sealed_state(&state.to_string()), &path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&path.display().to_string()) && err.contains(expected),
+            "{pointer}: {err}"
+        );
+    }
+    let mut extra = good.clone();
+    extra["config"]["momentum"] = 0.9.into();
+    let err =
+        checkpoint::state_from_bytes(&common::sealed_state(&extra.to_string()), &path).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `momentum`"),
+        "{err}"
+    );
+}
+
+/// The parameters file is checked against the checksum the state records; a saved checkpoint deletes only
+/// parameters files of its own naming pattern, whatever an earlier state named.
+#[test]
+fn a_damaged_parameters_file_is_refused_and_nothing_outside_is_deleted() {
+    let dir = run_dir();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"keep me").unwrap();
+    let out = dir.path().join("run");
+    checkpoint::save(
+        &out,
+        &RunConfig::default(),
+        &some_history(600),
+        write_params,
+    )
+    .unwrap();
+    let state = checkpoint::read_state(&out).unwrap();
+    let params = checkpoint::checkpoint_dir(&out).join("params-000600.npz");
+    std::fs::write(&params, b"paramz").unwrap();
+    let err = checkpoint::read_params(&out, &state)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&params.display().to_string()) && err.contains("checksum mismatch"),
+        "{err}"
+    );
+    // A planted state naming the victim, then a new checkpoint over it.
+    let mut planted: serde_json::Value = serde_json::to_value(&state).unwrap();
+    planted["params_file"] = "../../victim.txt".into();
+    std::fs::write(
+        checkpoint::checkpoint_dir(&out).join("state.json"),
+        common::sealed_state(&planted.to_string()),
+    )
+    .unwrap();
+    checkpoint::save(
+        &out,
+        &RunConfig::default(),
+        &some_history(1200),
+        write_params,
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    assert_eq!(checkpoint::read_state(&out).unwrap().step(), 1200);
+}
+
+/// A state file of the first format (no checksum, `version: 1`) is refused with what to do.
+#[test]
+fn an_old_format_is_refused_with_a_hint() {
+    let path = Path::new("state.json");
+    let err = checkpoint::state_from_bytes(
+        br#"{"version":1,"config":{},"history":{},"params_file":"p"}"#,
+        path,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("format version 1 is not supported") && err.contains("--force"),
+        "{err}"
+    );
+}
+
 #[test]
 fn plots_are_written_as_svg_and_png() {
     let dir = run_dir();
@@ -273,4 +481,29 @@ fn plots_are_written_as_svg_and_png() {
         assert!(png.starts_with(b"\x89PNG"), "{name}");
         assert!(png.len() > 5_000, "{name} is suspiciously small");
     }
+}
+
+/// Losses that are infinite, NaN or near the largest float: plotting finishes (it used to hang forever on an
+/// infinite axis), drawing the finite losses.
+#[test]
+fn plots_of_a_diverged_run_finish() {
+    let dir = run_dir();
+    let mut history = some_history(50);
+    history.losses[10] = f64::INFINITY;
+    history.losses[11] = f64::NAN;
+    history.losses[12] = f64::MAX;
+    history.losses[40..]
+        .iter_mut()
+        .for_each(|l| *l = f64::INFINITY);
+    let out = dir.path().to_owned();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(mnist::plot::write_plots(&history, &out).map_err(|e| e.to_string()));
+    });
+    let result = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("plotting a diverged run hangs");
+    result.unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
+    assert!(svg.contains("polyline"));
 }

@@ -23,14 +23,6 @@ pub enum NpzError {
         /// What the zip reader found.
         source: zip::result::ZipError,
     },
-    /// The archive could not be written.
-    #[error("{}: writing the archive failed: {source}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// What the zip writer reported.
-        source: zip::result::ZipError,
-    },
     /// An entry of the archive could not be read: a damaged entry, or a checksum that does not match.
     #[error("{}: entry '{entry}' is unreadable: {source}", path.display())]
     Entry {

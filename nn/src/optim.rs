@@ -29,58 +29,76 @@ pub trait Optimizer<T: Float> {
     /// When `grads` (or the state from earlier steps) does not have `params`'s names, order and shapes.
     fn update(&mut self, params: &mut Params<T>, grads: &Params<T>);
 
-    /// The state carried from one update to the next, as named arrays (`v.W1`, …; Adam adds its update count
-    /// as the 0-d array `step`), so that a checkpoint can save it. Empty for SGD and before the first update.
-    fn state(&self) -> Params<T> {
+    /// The state carried from one update to the next for parameters laid out like `params`, as named arrays
+    /// (`v.W1`, …; Adam adds its update count as the 0-d array `step`), so that a checkpoint can save it. It holds
+    /// every array the optimizer keeps — zeros before the first update, which is what the first update starts
+    /// from — so a saved state is always complete. Empty for SGD.
+    fn state(&self, params: &Params<T>) -> Params<T> {
+        let _ = params;
         Params::new()
     }
 
-    /// Restores a state returned by [`state`](Optimizer::state) (an empty one resets nothing).
+    /// Restores a state that [`state`](Optimizer::state) returned for parameters laid out like `params`.
     ///
     /// # Errors
-    /// When `state` holds arrays this optimizer does not keep.
-    fn set_state(&mut self, state: Params<T>) -> Result<(), String> {
-        match state.names().next() {
-            None => Ok(()),
-            Some(name) => Err(format!("unexpected optimizer state array {name}")),
-        }
+    /// When `state` lacks an array this optimizer keeps, holds one it does not keep, or holds one whose shape
+    /// differs from its parameter's (the message names the array); nothing is changed then.
+    fn set_state(&mut self, state: Params<T>, params: &Params<T>) -> Result<(), String> {
+        let [] = split_state(state, params, [])?;
+        Ok(())
     }
 }
 
-/// `state`'s arrays with `prefix.` before their names.
+/// The arrays of one part of a state (`part`, or zeros before the first update) for `params`, named
+/// `prefix.name`.
 fn prefixed<T: Float>(
     prefix: &str,
-    state: &Option<Params<T>>,
+    part: &Option<Params<T>>,
+    params: &Params<T>,
 ) -> Vec<(String, ndarray::ArrayD<T>)> {
-    state
-        .iter()
-        .flat_map(|p| p.iter())
+    let zeros;
+    let part = match part {
+        Some(part) => part,
+        None => {
+            zeros = params.zeros_like();
+            &zeros
+        }
+    };
+    part.iter()
         .map(|(name, a)| (format!("{prefix}.{name}"), a.clone()))
         .collect()
 }
 
-/// Splits a saved state into the parts under each prefix (`v.W1` → part `v`, name `W1`).
+/// Splits a saved state into its parts (`v.W1` → part `v`, array `W1`), each laid out exactly like `params`.
 ///
 /// # Errors
-/// When a name has none of the prefixes.
+/// When an array is missing, has another shape than its parameter, or belongs to no part.
 fn split_state<T: Float, const N: usize>(
-    state: Params<T>,
+    mut state: Params<T>,
+    params: &Params<T>,
     prefixes: [&str; N],
-) -> Result<[Option<Params<T>>; N], String> {
-    let mut parts: [Option<Params<T>>; N] = std::array::from_fn(|_| None);
-    for (name, array) in state.iter() {
-        let (prefix, rest) = name
-            .split_once('.')
-            .ok_or_else(|| format!("unexpected optimizer state array {name}"))?;
-        let k = prefixes
-            .iter()
-            .position(|p| *p == prefix)
-            .ok_or_else(|| format!("unexpected optimizer state array {name}"))?;
-        parts[k]
-            .get_or_insert_with(Params::new)
-            .insert(rest, array.clone());
+) -> Result<[Params<T>; N], String> {
+    let mut parts: [Params<T>; N] = std::array::from_fn(|_| Params::new());
+    for (prefix, part) in prefixes.iter().zip(&mut parts) {
+        for (name, param) in params {
+            let key = format!("{prefix}.{name}");
+            let array = state
+                .remove(&key)
+                .ok_or_else(|| format!("optimizer state array {key} is missing"))?;
+            if array.shape() != param.shape() {
+                return Err(format!(
+                    "optimizer state array {key} has shape {:?}, expected {:?}",
+                    array.shape(),
+                    param.shape()
+                ));
+            }
+            part.insert(name, array);
+        }
     }
-    Ok(parts)
+    match state.names().next() {
+        Some(name) => Err(format!("unexpected optimizer state array {name}")),
+        None => Ok(parts),
+    }
 }
 
 /// The optimizer state for `params`: allocated as zeros on first use, checked against `params` after that.
@@ -159,12 +177,13 @@ impl<T: Float> Optimizer<T> for Momentum<T> {
         }
     }
 
-    fn state(&self) -> Params<T> {
-        prefixed("v", &self.v).into_iter().collect()
+    fn state(&self, params: &Params<T>) -> Params<T> {
+        prefixed("v", &self.v, params).into_iter().collect()
     }
 
-    fn set_state(&mut self, state: Params<T>) -> Result<(), String> {
-        [self.v] = split_state(state, ["v"])?;
+    fn set_state(&mut self, state: Params<T>, params: &Params<T>) -> Result<(), String> {
+        let [v] = split_state(state, params, ["v"])?;
+        self.v = Some(v);
         Ok(())
     }
 }
@@ -208,12 +227,13 @@ impl<T: Float> Optimizer<T> for AdaGrad<T> {
         }
     }
 
-    fn state(&self) -> Params<T> {
-        prefixed("h", &self.h).into_iter().collect()
+    fn state(&self, params: &Params<T>) -> Params<T> {
+        prefixed("h", &self.h, params).into_iter().collect()
     }
 
-    fn set_state(&mut self, state: Params<T>) -> Result<(), String> {
-        [self.h] = split_state(state, ["h"])?;
+    fn set_state(&mut self, state: Params<T>, params: &Params<T>) -> Result<(), String> {
+        let [h] = split_state(state, params, ["h"])?;
+        self.h = Some(h);
         Ok(())
     }
 }
@@ -283,36 +303,40 @@ impl<T: Float> Optimizer<T> for Adam<T> {
         }
     }
 
-    fn state(&self) -> Params<T> {
-        let mut state: Params<T> = prefixed("m", &self.m)
+    fn state(&self, params: &Params<T>) -> Params<T> {
+        let mut state: Params<T> = prefixed("m", &self.m, params)
             .into_iter()
-            .chain(prefixed("v", &self.v))
+            .chain(prefixed("v", &self.v, params))
             .collect();
-        if self.step > 0 {
-            state.insert(
-                "step",
-                ndarray::arr0(T::lit(f64::from(self.step))).into_dyn(),
-            );
-        }
+        state.insert(
+            "step",
+            ndarray::arr0(T::lit(f64::from(self.step))).into_dyn(),
+        );
         state
     }
 
-    fn set_state(&mut self, mut state: Params<T>) -> Result<(), String> {
-        let step = state.remove("step");
-        [self.m, self.v] = split_state(state, ["m", "v"])?;
-        self.step = match step {
-            Some(s) if s.len() == 1 => s
+    fn set_state(&mut self, mut state: Params<T>, params: &Params<T>) -> Result<(), String> {
+        let step = state
+            .remove("step")
+            .ok_or_else(|| "optimizer state array step is missing".to_owned())?;
+        let step = match step.shape() {
+            [] => step
                 .iter()
                 .next()
-                .map_or(0, |x| autograd::Float::to_f64(*x) as i32),
-            Some(s) => {
+                .map_or(f64::NAN, |&x| autograd::Float::to_f64(x)),
+            shape => {
                 return Err(format!(
-                    "optimizer state step has shape {:?}, not one number",
-                    s.shape()
+                    "optimizer state array step has shape {shape:?}, expected [] (one number)"
                 ))
             }
-            None => 0,
         };
+        if !(step.fract() == 0.0 && (0.0..=f64::from(i32::MAX)).contains(&step)) {
+            return Err(format!(
+                "optimizer state array step is {step}, not a count of updates"
+            ));
+        }
+        let [m, v] = split_state(state, params, ["m", "v"])?;
+        (self.m, self.v, self.step) = (Some(m), Some(v), step as i32);
         Ok(())
     }
 }

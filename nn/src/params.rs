@@ -113,8 +113,8 @@ impl<T> Params<T> {
         );
     }
 
-    /// `name [shape], …` for messages.
-    fn layout(&self) -> String {
+    /// `name [shape], …` for messages (empty when there are no arrays).
+    pub fn layout(&self) -> String {
         let parts: Vec<String> = self
             .iter()
             .map(|(n, a)| format!("{n} {:?}", a.shape()))

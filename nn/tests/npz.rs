@@ -598,3 +598,82 @@ fn loading_into_parameters_checks_names_and_shapes_and_changes_nothing_on_error(
     assert_eq!(target, before);
     assert_eq!(same_layout, small);
 }
+
+/// `AnyParams` reads a file in the dtype it has, f32 or f64, exactly; a file mixing them is refused naming the
+/// array that differs.
+#[test]
+fn either_dtype_is_read_in_its_own_type() {
+    use nn::io::AnyParams;
+    let dir = temp_dir();
+    let path = dir.path().join("p.npz");
+    let f64s = TwoLayerNet::<f64>::new_seeded(3, 2, 2, 0.1, 1).params;
+    f64s.save_npz(&path).unwrap();
+    assert_eq!(AnyParams::load_npz(&path).unwrap(), AnyParams::F64(f64s));
+    let f32s = TwoLayerNet::<f32>::new_seeded(3, 2, 2, 0.1, 1).params;
+    f32s.save_npz(&path).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    assert_eq!(
+        AnyParams::from_npz_bytes(&bytes, &path).unwrap(),
+        AnyParams::F32(f32s)
+    );
+    let mixed = write_zip(
+        dir.path(),
+        "mixed.npz",
+        &[
+            (
+                "a.npy",
+                npy(
+                    "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
+                    &[0; 4],
+                ),
+            ),
+            (
+                "b.npy",
+                npy(
+                    "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }",
+                    &[0; 8],
+                ),
+            ),
+        ],
+        CompressionMethod::Stored,
+    );
+    let err = AnyParams::load_npz(&mixed).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("array 'b' has dtype '<f8', expected '<f4'"),
+        "{err}"
+    );
+}
+
+/// A header length field claiming 4 GB is refused before anything that size is allocated (it used to be
+/// allocated).
+#[test]
+fn a_huge_header_length_is_refused() {
+    let dir = temp_dir();
+    let mut npy2 = b"\x93NUMPY\x02\x00".to_vec();
+    npy2.extend_from_slice(&u32::MAX.to_le_bytes());
+    npy2.extend_from_slice(b"{'descr': '<f8'");
+    let path = write_zip(
+        dir.path(),
+        "huge.npz",
+        &[("a.npy", npy2)],
+        CompressionMethod::Stored,
+    );
+    let err = load_err(&path);
+    assert!(
+        err.to_string()
+            .ends_with("array 'a' has a corrupt .npy header: a header of 4294967295 bytes is longer than the 1048576 this reader accepts"),
+        "{err}"
+    );
+}
+
+/// A directory given as a parameters file is said to be one (it used to be "Invalid argument (os error 22)").
+#[test]
+fn a_directory_is_not_a_parameters_file() {
+    let dir = temp_dir();
+    let err = load_err(dir.path());
+    assert_eq!(
+        err.to_string(),
+        format!("{}: is a directory, not a .npz file", dir.path().display())
+    );
+}

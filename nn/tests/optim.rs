@@ -185,7 +185,7 @@ fn restored_state_continues_exactly_like_the_original() {
             original.update(&mut p1, &grads(f64::from(k)));
         }
         let (mut restored, mut p2) = (make(), p1.clone());
-        restored.set_state(original.state()).unwrap();
+        restored.set_state(original.state(&p1), &p1).unwrap();
         for k in 4..=6 {
             original.update(&mut p1, &grads(f64::from(k)));
             restored.update(&mut p2, &grads(f64::from(k)));
@@ -198,12 +198,92 @@ fn restored_state_continues_exactly_like_the_original() {
     check(|| Box::new(Adam::new(0.1)));
 }
 
+/// The state before the first update is complete (zeros), and restoring it starts exactly like a fresh one.
+#[test]
+fn the_state_before_the_first_update_is_complete_and_starts_like_a_fresh_one() {
+    let start = params(&[1.0, -2.0], 0.5);
+    type Maker = fn() -> Box<dyn Optimizer<f64>>;
+    let makers: [Maker; 3] = [
+        || Box::new(Momentum::new(0.1, 0.9)),
+        || Box::new(AdaGrad::new(0.1)),
+        || Box::new(Adam::new(0.1)),
+    ];
+    for make in makers {
+        let state = make().state(&start);
+        let arrays = if state.get("step").is_some() { 5 } else { 2 };
+        assert_eq!(
+            state.len(),
+            arrays,
+            "{:?}",
+            state.names().collect::<Vec<_>>()
+        );
+        assert!(state.iter().all(|(_, a)| a.iter().all(|&x| x == 0.0)));
+        let (mut fresh, mut restored) = (make(), make());
+        restored.set_state(state, &start).unwrap();
+        let (mut p1, mut p2) = (start.clone(), start.clone());
+        for g in gradient_sequence() {
+            fresh.update(&mut p1, &g);
+            restored.update(&mut p2, &g);
+        }
+        assert_eq!(p1, p2);
+    }
+}
+
 #[test]
 fn foreign_state_is_refused() {
+    let layout: Params<f64> = [("W", array![1.0].into_dyn())].into_iter().collect();
     let state: Params<f64> = [("x.W", array![1.0].into_dyn())].into_iter().collect();
     assert!(Momentum::new(0.1, 0.9)
-        .set_state(state.clone())
+        .set_state(state.clone(), &layout)
+        .unwrap_err()
+        .contains("v.W is missing"));
+    let mut complete = state.clone();
+    complete.insert("v.W", array![0.0].into_dyn());
+    assert!(Momentum::new(0.1, 0.9)
+        .set_state(complete, &layout)
+        .unwrap_err()
+        .contains("unexpected optimizer state array x.W"));
+    assert!(Sgd::new(0.1)
+        .set_state(state, &layout)
         .unwrap_err()
         .contains("x.W"));
-    assert!(Sgd::new(0.1).set_state(state).is_err());
+}
+
+/// A missing part of the state is an error, not a silent reset; so is an array of the wrong shape or a step
+/// count that is not a count. Nothing changes on error.
+#[test]
+fn an_incomplete_or_misshapen_state_is_refused_naming_the_array() {
+    let p = params(&[1.0, -2.0], 0.5);
+    let mut adam = Adam::new(0.1);
+    adam.update(&mut p.clone(), &gradient_sequence()[0]);
+    let good = adam.state(&p);
+    let with = |name: &str, array: Option<ArrayD<f64>>| {
+        let mut state = good.clone();
+        match array {
+            Some(a) => {
+                state.insert(name, a);
+            }
+            None => {
+                state.remove(name);
+            }
+        }
+        let mut target = Adam::new(0.1);
+        target.set_state(state, &p).unwrap_err()
+    };
+    assert!(with("v.w", None).contains("v.w is missing"));
+    assert!(with("step", None).contains("step is missing"));
+    assert!(
+        with("m.w", Some(arr1(&[0.0; 3]).into_dyn())).contains("m.w has shape [3], expected [2]")
+    );
+    assert!(with("step", Some(arr1(&[1.0]).into_dyn())).contains("step has shape [1]"));
+    for bad in [-1.0, 0.5, f64::NAN, 1e12] {
+        let err = with("step", Some(ndarray::arr0(bad).into_dyn()));
+        assert!(err.contains("not a count of updates"), "{bad}: {err}");
+    }
+    let mut momentum = Momentum::new(0.1, 0.9);
+    assert!(momentum
+        .set_state(Params::new(), &p)
+        .unwrap_err()
+        .contains("v.w is missing"));
+    assert_eq!(momentum.state(&p), Momentum::new(0.1, 0.9).state(&p));
 }

@@ -99,18 +99,24 @@ pub(super) enum Problem {
     Data { found: u64, expected: u64 },
 }
 
-/// Reads exactly `n` bytes, calling a short read a truncated header.
+/// The longest header this reader accepts (NumPy's own limit is 10,000 bytes; version 2.0 headers are for
+/// more than 65,535). Bounds what an entry's length field can make the reader allocate.
+const MAX_HEADER_LEN: usize = 1 << 20;
+
+/// Reads exactly `n` bytes, calling a short read a truncated header. The buffer grows only as bytes arrive.
 fn read_header_bytes(r: &mut impl Read, n: usize) -> Result<Vec<u8>, Problem> {
-    let mut bytes = vec![0; n];
-    r.read_exact(&mut bytes).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => Problem::Header("truncated".to_owned()),
-        _ => Problem::Read(e),
-    })?;
+    let mut bytes = Vec::new();
+    r.take(n as u64)
+        .read_to_end(&mut bytes)
+        .map_err(Problem::Read)?;
+    if bytes.len() < n {
+        return Err(Problem::Header("truncated".to_owned()));
+    }
     Ok(bytes)
 }
 
-/// Decodes one `.npy` file from `r`, reading it to its end (so that the zip reader checks its checksum).
-pub(super) fn read_npy<T: NpyFloat>(r: &mut impl Read) -> Result<ArrayD<T>, Problem> {
+/// Reads a `.npy` file's magic string, version and header dictionary from `r`.
+pub(super) fn read_header(r: &mut impl Read) -> Result<Header, Problem> {
     let prefix = read_header_bytes(r, MAGIC.len() + 2)?;
     if &prefix[..MAGIC.len()] != MAGIC {
         return Err(Problem::Header("no \\x93NUMPY magic string".to_owned()));
@@ -129,12 +135,28 @@ pub(super) fn read_npy<T: NpyFloat>(r: &mut impl Read) -> Result<ArrayD<T>, Prob
         .iter()
         .rev()
         .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    if len > MAX_HEADER_LEN {
+        return Err(Problem::Header(format!(
+            "a header of {len} bytes is longer than the {MAX_HEADER_LEN} this reader accepts"
+        )));
+    }
     let text = read_header_bytes(r, len)?;
     let text = String::from_utf8(text)
         .map_err(|_| Problem::Header("the header is not text".to_owned()))?;
-    let header = parse_header(&text).map_err(Problem::Header)?;
+    parse_header(&text).map_err(Problem::Header)
+}
+
+/// Reads the elements that `header` announces from `r`, to the end of `r` (so that the zip reader checks its
+/// checksum). The header's dtype must be `T`'s.
+///
+/// Memory grows only with the bytes that really arrive: a header announcing a huge shape over a few bytes of
+/// data fails after reading them, having allocated no more than they need.
+pub(super) fn read_data<T: NpyFloat>(
+    r: &mut impl Read,
+    header: &Header,
+) -> Result<ArrayD<T>, Problem> {
     if header.descr != T::DESCR {
-        return Err(Problem::Dtype(header.descr));
+        return Err(Problem::Dtype(header.descr.clone()));
     }
     let count = header
         .shape
@@ -143,7 +165,7 @@ pub(super) fn read_npy<T: NpyFloat>(r: &mut impl Read) -> Result<ArrayD<T>, Prob
         .and_then(|n| n.checked_mul(size_of::<T>()))
         .ok_or_else(|| Problem::Header(format!("shape {:?} is too large", header.shape)))?;
     let expected = count as u64;
-    let mut data = Vec::with_capacity(count.min(1 << 26));
+    let mut data = Vec::new();
     r.take(expected + 1)
         .read_to_end(&mut data)
         .map_err(Problem::Read)?;
@@ -170,8 +192,9 @@ pub(super) fn read_npy<T: NpyFloat>(r: &mut impl Read) -> Result<ArrayD<T>, Prob
 
 /// The three fields of a `.npy` header.
 #[derive(Debug)]
-struct Header {
-    descr: String,
+pub(super) struct Header {
+    /// The dtype, e.g. `<f4`.
+    pub(super) descr: String,
     fortran_order: bool,
     shape: Vec<usize>,
 }
