@@ -130,7 +130,7 @@ impl<T: Float> Backend<T> for Tape<T> {
 /// assert_eq!(eager.var(3.0).scalar(), 3.0);
 /// ```
 pub struct Eager<'s, T: Float> {
-    slots: RefCell<SmallVec<[Slot<'s, T>; 6]>>,
+    slots: RefCell<SmallVec<[Slot<'s, T>; 4]>>,
 }
 
 /// A value in an [`Eager`] store.
@@ -138,7 +138,7 @@ enum Slot<'s, T: Float> {
     /// A value computed here.
     Owned(Value<T>),
     /// A view of a borrowed value (a transpose, a broadcast, a reshape).
-    View(Box<ArrayViewD<'s, T>>),
+    View(ArrayViewD<'s, T>),
     /// Moved out by [`Eager::take`].
     Taken,
 }
@@ -200,7 +200,7 @@ impl<'s, T: Float> Eager<'s, T> {
         let mut slots = self.slots.borrow_mut();
         let slot = &mut slots[k as usize];
         match slot {
-            Slot::View(view) => Value::from_array((**view).to_owned()),
+            Slot::View(view) => Value::from_array(view.to_owned()),
             Slot::Owned(_) => match std::mem::replace(slot, Slot::Taken) {
                 Slot::Owned(value) => value,
                 _ => unreachable!("matched as owned"),
@@ -228,13 +228,13 @@ impl<'s, T: Float> Eager<'s, T> {
         let source: ArrayViewD<'s, T> = match id {
             EagerId::Ref(Value::Array(a)) => a.view(),
             EagerId::Slot(k) => match &self.slots.borrow()[k as usize] {
-                Slot::View(v) => (**v).clone(),
+                Slot::View(v) => v.clone(),
                 _ => return None,
             },
             _ => return None,
         };
         let view = op.view(source)?;
-        Some(self.push(Slot::View(Box::new(view))))
+        Some(self.push(Slot::View(view)))
     }
 }
 

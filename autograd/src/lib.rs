@@ -32,6 +32,7 @@ mod display;
 pub mod dot;
 mod float;
 pub mod forward;
+pub mod func;
 pub mod gradcheck;
 pub mod graph;
 mod kernels;

@@ -3,6 +3,8 @@
 //! Each test file uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod cases;
+
 use autograd::{gradcheck, Backend, CustomOp, Float, GradCheck, Var};
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 use rand::rngs::StdRng;

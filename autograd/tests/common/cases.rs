@@ -1,0 +1,140 @@
+//! The table of cases that together use every primitive: each a function built from the op(s) under test and
+//! the input sets to check it at, over several shapes with broadcasting where the op has it. The per-variant
+//! check table (`op_table.rs`) and the transform tests (`transforms.rs`) run through it.
+
+use autograd::Var;
+use ndarray::{ArrayD, Axis};
+use rand::rngs::StdRng;
+
+use super::{away_from_zero, distinct, mixed_signs, normal, separated_pair, uniform, Hypot};
+
+pub type Function = for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>;
+pub type Inputs = fn(&mut StdRng) -> Vec<Vec<ArrayD<f64>>>;
+
+/// One row: a function built from the op(s) under test, and the input sets to check it at.
+pub struct Case {
+    pub name: &'static str,
+    pub f: Function,
+    pub inputs: Inputs,
+}
+
+/// Shapes for element-wise unary ops: a number, a vector, a matrix, a 3-D tensor.
+const SHAPES: &[&[usize]] = &[&[], &[5], &[3, 4], &[2, 3, 2]];
+
+/// Operand shape pairs for element-wise binary ops, broadcasting in every way.
+const PAIRS: &[(&[usize], &[usize])] = &[
+    (&[3, 4], &[3, 4]),
+    (&[3, 1], &[1, 4]),
+    (&[2, 3], &[3]),
+    (&[], &[2, 3]),
+    (&[2, 1, 4], &[3, 1]),
+];
+
+fn each_shape(
+    gen: fn(&mut StdRng, &[usize]) -> ArrayD<f64>,
+) -> impl Fn(&mut StdRng) -> Vec<Vec<ArrayD<f64>>> {
+    move |r| SHAPES.iter().map(|s| vec![gen(r, s)]).collect()
+}
+
+fn unit(r: &mut StdRng, s: &[usize]) -> ArrayD<f64> {
+    uniform(r, s, -1.5, 1.5)
+}
+
+fn positive(r: &mut StdRng, s: &[usize]) -> ArrayD<f64> {
+    uniform(r, s, 0.5, 2.5)
+}
+
+fn nonzero(r: &mut StdRng, s: &[usize]) -> ArrayD<f64> {
+    away_from_zero(r, s, 0.3, 2.0)
+}
+
+fn signs(r: &mut StdRng, s: &[usize]) -> ArrayD<f64> {
+    mixed_signs(r, s, 0.2, 2.0)
+}
+
+fn pairs(r: &mut StdRng, b: fn(&mut StdRng, &[usize]) -> ArrayD<f64>) -> Vec<Vec<ArrayD<f64>>> {
+    PAIRS
+        .iter()
+        .map(|(sa, sb)| vec![normal(r, sa), b(r, sb)])
+        .collect()
+}
+
+fn separated(r: &mut StdRng) -> Vec<Vec<ArrayD<f64>>> {
+    PAIRS[1..]
+        .iter()
+        .map(|(sa, sb)| {
+            let (a, b) = separated_pair(r, sa, sb, 0.1);
+            vec![a, b]
+        })
+        .collect()
+}
+
+fn matrix(r: &mut StdRng, rows: usize, cols: usize) -> ArrayD<f64> {
+    normal(r, &[rows, cols])
+}
+
+macro_rules! cases {
+    ($($name:literal: |$v:ident| $f:expr, |$r:ident| $inputs:expr;)*) => {
+        vec![$(Case {
+            name: $name,
+            f: |$v| $f,
+            inputs: |$r| $inputs,
+        }),*]
+    };
+}
+
+pub fn table() -> Vec<Case> {
+    cases! {
+        // Element-wise unary ops; a case of a linear op is squared so its rule meets a non-zero Hessian.
+        "neg": |v| -v[0] * v[0], |r| each_shape(unit)(r);
+        "exp": |v| v[0].exp(), |r| each_shape(unit)(r);
+        "log": |v| v[0].log(), |r| each_shape(positive)(r);
+        "recip": |v| v[0].recip(), |r| each_shape(nonzero)(r);
+        "sqrt": |v| v[0].sqrt(), |r| each_shape(positive)(r);
+        "tanh": |v| v[0].tanh(), |r| each_shape(unit)(r);
+        "sin": |v| v[0].sin(), |r| each_shape(unit)(r);
+        "cos": |v| v[0].cos(), |r| each_shape(unit)(r);
+        "relu": |v| v[0].relu() * v[0], |r| each_shape(signs)(r);
+        "abs": |v| v[0].abs() * v[0], |r| each_shape(signs)(r);
+        "sign": |v| v[0].sign() * v[0] * v[0], |r| each_shape(signs)(r);
+        "powf": |v| v[0].powf(2.5) + v[0].powf(-1.5), |r| each_shape(positive)(r);
+        "add_scalar": |v| (v[0] + 1.5) * v[0], |r| each_shape(unit)(r);
+        "sub_scalar": |v| (v[0] - 0.5) * v[0], |r| each_shape(unit)(r);
+        "rsub_scalar": |v| (2.0 - v[0]) * v[0], |r| each_shape(unit)(r);
+        "mul_scalar": |v| (v[0] * 3.0) * v[0], |r| each_shape(unit)(r);
+        "div_scalar": |v| (v[0] / 4.0) * v[0], |r| each_shape(unit)(r);
+        // Element-wise binary ops, broadcast.
+        "add": |v| (v[0] + v[1]).tanh(), |r| pairs(r, normal);
+        "sub": |v| (v[0] - v[1]).tanh(), |r| pairs(r, normal);
+        "mul": |v| v[0] * v[1], |r| pairs(r, normal);
+        "div": |v| v[0] / v[1], |r| pairs(r, nonzero);
+        "maximum": |v| v[0].maximum(v[1]) * v[0], |r| separated(r);
+        "minimum": |v| v[0].minimum(v[1]) * v[1], |r| separated(r);
+        // Reductions.
+        "sum_to": |v| { let s = v[0].sum_to(&[1, 4]); s * s }, |r| vec![vec![normal(r, &[3, 4])]];
+        "sum": |v| { let s = v[0].sum(); s * s }, |r| each_shape(unit)(r);
+        "sum_axis": |v| { let s = v[0].sum_axis(Axis(1)); s * s }, |r| vec![vec![normal(r, &[3, 4])], vec![normal(r, &[2, 3, 2])]];
+        "sum_axis_keepdims": |v| v[0].sum_axis_keepdims(Axis(0)) * v[0], |r| vec![vec![normal(r, &[3, 4])]];
+        "max_axis": |v| { let m = v[0].max_axis(Axis(1)); m * m }, |r| vec![vec![distinct(r, &[3, 4], 0.1)], vec![distinct(r, &[2, 3, 2], 0.1)]];
+        "max_axis_keepdims": |v| v[0].max_axis_keepdims(Axis(0)) * v[0], |r| vec![vec![distinct(r, &[3, 4], 0.1)]];
+        // Movement.
+        "reshape": |v| { let y = v[0].reshape(&[2, 6]); y * y }, |r| vec![vec![normal(r, &[3, 4])], vec![normal(r, &[12])]];
+        "permute": |v| { let y = v[0].permute(&[2, 0, 1]); y * y.exp() }, |r| vec![vec![normal(r, &[2, 3, 4])]];
+        "transpose": |v| { let y = v[0].t(); y * y.exp() }, |r| vec![vec![normal(r, &[3, 4])]];
+        "broadcast_to": |v| { let y = v[0].broadcast_to(&[2, 3, 4]); y * y }, |r| vec![vec![normal(r, &[3, 1])], vec![normal(r, &[])]];
+        // Indexing and selection.
+        "take_rows": |v| { let y = v[0].take_rows(&[2, 0, 2, 1]); y * y }, |r| vec![vec![normal(r, &[3, 2])]];
+        "scatter_rows": |v| { let y = v[0].scatter_rows(4, &[3, 0, 3]); y * y }, |r| vec![vec![normal(r, &[3, 2])]];
+        "where": |v| {
+            let mask = ndarray::array![[true, false, true, false]];
+            v[0].where_(mask, v[1]) * v[0]
+        }, |r| vec![vec![normal(r, &[3, 4]), normal(r, &[3, 1])]];
+        // Linear algebra.
+        "matmul": |v| { let y = v[0].matmul(v[1]); y * y }, |r| vec![
+            vec![matrix(r, 3, 4), matrix(r, 4, 2)],
+            vec![matrix(r, 1, 5), matrix(r, 5, 1)],
+        ];
+        // Custom ops.
+        "custom": |v| v[0].custom(Hypot, &[v[1]]), |r| vec![vec![positive(r, &[2, 3]), positive(r, &[2, 3])]];
+    }
+}
