@@ -22,18 +22,35 @@
 //! use autograd::func;
 //! use ndarray::array;
 //!
-//! // f(x, y) = Σ x² y
-//! let f = |v: &[autograd::Var<'_, f64>]| (v[0] * v[0] * v[1]).sum();
+//! // f(x, y) = Σ x² y, kept for two transforms (see `function`)
+//! let f = func::function(|v| (v[0] * v[0] * v[1]).sum());
 //! let (x, y) = (array![1.0, 2.0].into_dyn(), array![3.0, 4.0].into_dyn());
-//! let g = func::grad(f, &[x.clone(), y.clone()]);
+//! let g = func::grad(&f, &[x.clone(), y.clone()]);
 //! assert_eq!(g[0], array![6.0, 16.0].into_dyn()); // 2xy
-//! let h = func::hessian(f, &[x, y]);
+//! let h = func::hessian(&f, &[x, y]);
 //! assert_eq!(h[0][1], array![[2.0, 0.0], [0.0, 4.0]].into_dyn()); // ∂²f/∂x∂y = 2x on the diagonal
 //! ```
 
 use ndarray::{ArrayD, IxDyn};
 
 use crate::{Float, Tape, Var};
+
+/// A closure, unchanged, with the signature the transforms take: for a closure kept in a variable (to be
+/// given to several transforms, by reference), Rust infers a signature tied to one tape lifetime unless told
+/// otherwise, and this tells it. A closure passed straight to a transform, or a `fn`, needs nothing.
+///
+/// ```
+/// use autograd::func;
+/// let f = func::function(|v| v[0].tanh().sum());
+/// let x = [ndarray::arr1(&[0.5f64]).into_dyn()];
+/// assert_eq!(func::grad(&f, &x)[0], func::jacrev(&f, &x)[0]);
+/// ```
+pub fn function<T: Float, F>(f: F) -> F
+where
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
+{
+    f
+}
 
 /// The gradient of a one-element output with respect to each input (zeros where an input does not matter).
 ///
