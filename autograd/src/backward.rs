@@ -443,12 +443,9 @@ impl<'t, T: Float> Var<'t, T> {
     ) -> Result<GradGraph<'t, T>, AnomalyError> {
         self.check_seed_shape(&seed.shape());
         let check = Checker::new(self.tape());
-        let grads = sweep(
-            &TapeSweep { tape: self.tape() },
-            self.id(),
-            seed,
-            check.as_ref(),
-        )?;
+        let tape = self.tape();
+        let grads =
+            tape.simplifying(|| sweep(&TapeSweep { tape }, self.id(), seed, check.as_ref()))?;
         Ok(GradGraph {
             tape: self.tape(),
             grads,

@@ -38,6 +38,7 @@ pub mod graph;
 mod kernels;
 mod ops;
 pub mod shape;
+mod simplify;
 mod tape;
 mod value;
 mod var;

@@ -81,6 +81,8 @@ pub struct Tape<T: Float = f32> {
     /// Forward-mode tangents: off, and then costing one flag test per node, until a dual leaf is made (see
     /// `forward.rs`).
     pub(crate) forward: crate::forward::Tangents<T>,
+    /// On while `backward_graph` records gradients (see `simplify.rs`).
+    pub(crate) simplify: crate::simplify::Simplify,
 }
 
 /// Things that can become a node's value: a number (a 0-d tensor), any ndarray array or view, or a [`Value`].
@@ -125,6 +127,7 @@ impl<T: Float> Tape<T> {
             groups: Default::default(),
             anomaly: Default::default(),
             forward: Default::default(),
+            simplify: Default::default(),
         }
     }
 
@@ -234,6 +237,11 @@ impl<T: Float> Tape<T> {
     pub(crate) fn push(&self, op: Op<T>, inputs: &[usize]) -> usize {
         let (value, requires_grad, tangent) = {
             let nodes = self.nodes.borrow();
+            if self.simplify.is_on() {
+                if let Some(id) = crate::simplify::existing(&self.simplify, &op, inputs, &nodes) {
+                    return id;
+                }
+            }
             let x = operands_of(&nodes, inputs);
             let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
             let value = op.eval(&x);
@@ -246,6 +254,9 @@ impl<T: Float> Tape<T> {
             };
             (value, requires_grad, tangent)
         };
+        if self.simplify.is_on() {
+            self.simplify.note(&op, inputs, self.len());
+        }
         let node = match self.grad_enabled.get() {
             true => Node {
                 op,

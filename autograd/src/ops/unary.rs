@@ -37,6 +37,18 @@ macro_rules! unary_ops {
         }
 
         impl<T: Float> Unary<T> {
+            /// The bits of the op's constants (zeros where it has fewer than two), to tell two ops apart.
+            pub(crate) fn constants(self) -> [u64; 2] {
+                match self {
+                    $(Unary::$variant $(($($p),+))? => {
+                        let constants: &[u64] = &[$($(crate::arith::Scalar::as_f64($p).to_bits()),+)?];
+                        let mut bits = [0u64; 2];
+                        bits[..constants.len()].copy_from_slice(constants);
+                        bits
+                    })*
+                }
+            }
+
             /// The function of one number.
             pub fn eval(self, value: T) -> T {
                 match self {
