@@ -170,7 +170,7 @@ fn hessians_are_symmetric_and_equal_finite_differences_of_the_gradient() {
         for inputs in (case.inputs)(&mut r) {
             let f = case.f;
             let g = func::function(move |v| contracted(f, v));
-            let h = func::hessian(&g, &inputs);
+            let h = func::hessian(g, &inputs);
             let n = inputs.len();
             for j in 0..n {
                 for k in 0..n {
@@ -190,9 +190,9 @@ fn hessians_are_symmetric_and_equal_finite_differences_of_the_gradient() {
                 for i in 0..inputs[k].len() {
                     let x0 = inputs[k].as_slice().unwrap()[i];
                     probe[k].as_slice_mut().unwrap()[i] = x0 + EPS;
-                    let up = func::grad(&g, &probe);
+                    let up = func::grad(g, &probe);
                     probe[k].as_slice_mut().unwrap()[i] = x0 - EPS;
-                    let down = func::grad(&g, &probe);
+                    let down = func::grad(g, &probe);
                     probe[k].as_slice_mut().unwrap()[i] = x0;
                     for j in 0..n {
                         let numeric = ((&up[j] - &down[j]) / (2.0 * EPS)).into_dyn();
@@ -209,7 +209,7 @@ fn hessians_are_symmetric_and_equal_finite_differences_of_the_gradient() {
             // hvp is H·v.
             let directions: Vec<ArrayD<f64>> =
                 inputs.iter().map(|x| normal(&mut r, x.shape())).collect();
-            let hv = func::hvp(&g, &inputs, &directions);
+            let hv = func::hvp(g, &inputs, &directions);
             for j in 0..n {
                 let mut expected = ndarray::Array1::<f64>::zeros(inputs[j].len());
                 for k in 0..n {
