@@ -99,3 +99,13 @@ impl<T: Float> CustomOp<T> for FrozenCube {
         vec![Some(g * frozen * frozen * 3)]
     }
 }
+
+/// PyTorch's pass criterion with its defaults accepts a right gradient and refuses the wrong one.
+#[test]
+fn passes_uses_pytorchs_criterion() {
+    let x = ndarray::arr1(&[1.0, -2.0, 3.0]).into_dyn();
+    assert!(gradcheck(|v| (v[0] * v[0]).sum(), std::slice::from_ref(&x)).passes());
+    let wrong = gradcheck(|v| v[0].custom(WrongSquare, &[]), std::slice::from_ref(&x));
+    assert!(!wrong.passes());
+    assert!(wrong.passes_with(10.0, 0.0), "an absolute tolerance of 10 covers |2x − x| ≤ 3");
+}
