@@ -107,5 +107,8 @@ fn passes_uses_pytorchs_criterion() {
     assert!(gradcheck(|v| (v[0] * v[0]).sum(), std::slice::from_ref(&x)).passes());
     let wrong = gradcheck(|v| v[0].custom(WrongSquare, &[]), std::slice::from_ref(&x));
     assert!(!wrong.passes());
-    assert!(wrong.passes_with(10.0, 0.0), "an absolute tolerance of 10 covers |2x − x| ≤ 3");
+    assert!(
+        wrong.passes_with(10.0, 0.0),
+        "an absolute tolerance of 10 covers |2x − x| ≤ 3"
+    );
 }
