@@ -122,3 +122,9 @@ fn main() {
     );
     assert!(descent > 100 * newton_steps);
 }
+
+/// `cargo test` runs the example, with all its checks.
+#[test]
+fn its_checks_hold() {
+    main();
+}

@@ -31,7 +31,11 @@ fn eval(p: &[f64], t: f64) -> f64 {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    run(std::env::args().skip(1));
+}
+
+/// The example with its command-line arguments (after the program's name).
+fn run(mut args: impl Iterator<Item = String>) {
     let mut orders = 6;
     let mut out: Option<(PathBuf, bool)> = None;
     while let Some(arg) = args.next() {
@@ -96,4 +100,10 @@ fn main() {
 fn fail(message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(2)
+}
+
+/// `cargo test` runs the example, with all its checks.
+#[test]
+fn its_checks_hold() {
+    run(["8"].map(String::from).into_iter());
 }

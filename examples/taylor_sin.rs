@@ -52,3 +52,9 @@ fn main() {
         assert!((primitive_grad - x0.cos()).abs() < 1e-15);
     }
 }
+
+/// `cargo test` runs the example, with all its checks.
+#[test]
+fn its_checks_hold() {
+    main();
+}
