@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist::checkpoint::{self, RunState};
 use mnist::config::{LayerChoice, OptimizerChoice, Precision, RunConfig, MAX_ITERATIONS};
@@ -20,157 +20,12 @@ use mnist::train::{self, Observer, Outcome};
 use mnist::{Locator, Mnist};
 use nn::Params;
 
+mod args;
+use args::{
+    Cli, Command, DataArgs, EvalArgs, LayersArg, OptimizerArg, PrecisionArg, PredictArgs, TrainArgs,
+};
+
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
-
-/// Train, evaluate and use the lecture's two-layer network (784-50-10) on MNIST.
-#[derive(Parser)]
-#[command(version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Train the network (defaults: the lecture's run — 10,000 iterations of SGD, lr 0.1, batch 100,
-    /// evaluating on all 70,000 images every 600 iterations).
-    Train(TrainArgs),
-    /// Evaluate saved parameters on the training and test sets.
-    Eval(EvalArgs),
-    /// Classify one image and print the three most likely digits.
-    Predict(PredictArgs),
-}
-
-#[derive(Args)]
-struct DataArgs {
-    /// Directory holding the four MNIST files (.gz or raw). Default: $MNIST_DIR, then the cache
-    /// (~/.cache/backprop-rs/mnist), then a verified download into the cache.
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct TrainArgs {
-    /// Number of training iterations (mini-batch steps) [default: 10000]. With --resume: extend the run to
-    /// this many.
-    #[arg(long, value_name = "N", conflicts_with = "epochs")]
-    iterations: Option<usize>,
-    /// Train for this many epochs instead (one epoch = training-set size / batch size iterations). With
-    /// --resume: extend the run to this many.
-    #[arg(long, value_name = "N")]
-    epochs: Option<usize>,
-    /// Examples per mini-batch.
-    #[arg(long, default_value_t = 100, conflicts_with = "resume")]
-    batch_size: usize,
-    /// Learning rate.
-    #[arg(
-        long,
-        default_value_t = 0.1,
-        allow_negative_numbers = true,
-        conflicts_with = "resume"
-    )]
-    lr: f64,
-    /// Width of the hidden layer (at most 10000).
-    #[arg(long, default_value_t = 50, conflicts_with = "resume")]
-    hidden: usize,
-    /// Standard deviation of the initial weights (positive, at most 100).
-    #[arg(
-        long,
-        default_value_t = 0.01,
-        allow_negative_numbers = true,
-        conflicts_with = "resume"
-    )]
-    weight_init_std: f64,
-    /// Parameter update rule.
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd, conflicts_with = "resume")]
-    optimizer: OptimizerArg,
-    /// Layers built from primitive nodes (composed, as the lecture decomposes them) or one node each (fused).
-    #[arg(long, value_enum, default_value_t = LayersArg::Fused, conflicts_with = "resume")]
-    layers: LayersArg,
-    /// Floating-point precision.
-    #[arg(long, value_enum, default_value_t = PrecisionArg::F32, conflicts_with = "resume")]
-    dtype: PrecisionArg,
-    /// Seed of the weight initialisation and the mini-batch draws (same seed, same result).
-    #[arg(long, default_value_t = 0, conflicts_with = "resume")]
-    seed: u64,
-    /// Evaluate, print and checkpoint every this many iterations (default: one epoch).
-    #[arg(long, value_name = "N", conflicts_with = "resume")]
-    eval_every: Option<usize>,
-    /// Where metrics, plots, checkpoints and the final parameters go. It must be empty or new, unless
-    /// --force is given.
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "runs/latest",
-        conflicts_with = "resume"
-    )]
-    out: PathBuf,
-    /// Replace the run in --out: its outputs (checkpoint, metrics, plots, params.npz) are deleted when the
-    /// new run starts; other files there are left alone.
-    #[arg(long, conflicts_with = "resume")]
-    force: bool,
-    /// Continue the run whose output directory is DIR from its last checkpoint, with the settings it
-    /// started with, to its own length (or to a longer one given by --iterations/--epochs).
-    #[arg(long, value_name = "DIR")]
-    resume: Option<PathBuf>,
-    /// Do not draw the loss and accuracy plots.
-    #[arg(long)]
-    no_plots: bool,
-    #[command(flatten)]
-    data: DataArgs,
-}
-
-#[derive(Args)]
-struct EvalArgs {
-    /// Parameters saved by `train` (e.g. runs/latest/params.npz).
-    #[arg(long, value_name = "FILE")]
-    params: PathBuf,
-    #[command(flatten)]
-    data: DataArgs,
-}
-
-#[derive(Args)]
-struct PredictArgs {
-    /// Parameters saved by `train` (e.g. runs/latest/params.npz).
-    #[arg(long, value_name = "FILE")]
-    params: PathBuf,
-    /// Classify test image number N (0-9999).
-    #[arg(
-        long,
-        value_name = "N",
-        required_unless_present = "image",
-        conflicts_with = "image"
-    )]
-    index: Option<usize>,
-    /// Classify a 28x28 grayscale PNG or PGM file (white digit on black, like MNIST).
-    #[arg(long, value_name = "FILE")]
-    image: Option<PathBuf>,
-    /// The image is a dark digit on a light background (only with --image).
-    #[arg(long, requires = "image", conflicts_with = "index")]
-    invert: bool,
-    #[command(flatten)]
-    data: DataArgs,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum OptimizerArg {
-    Sgd,
-    Momentum,
-    Adagrad,
-    Adam,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LayersArg {
-    Composed,
-    Fused,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum PrecisionArg {
-    F32,
-    F64,
-}
 
 fn main() -> ExitCode {
     let cli = match Cli::command().try_get_matches() {

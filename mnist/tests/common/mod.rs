@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test binary uses part of it
 
 pub mod alloc;
+pub mod binary;
+pub mod fuzzer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //! Each test file uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod npz_files;
+
 use ndarray::{Array2, ArrayD, ArrayViewD};
 use nn::Labels;
 use rand::rngs::StdRng;
