@@ -3,21 +3,25 @@
 //! backward plus fixed costs a training step does not always pay: copying the inputs onto a new tape, the
 //! `sum` node and its seed.
 //!
+//! The second group times the ops a general program reaches for (softmax, gather, concatenation, batched
+//! matrix products, …) at the shapes of the examples: a 10-class head on a batch of 100, an attention block
+//! (8 heads or batch elements, 64 positions, 32 channels), an RNN step, a CNN's padded 28×28 input.
+//!
 //! `cargo bench -p autograd --bench ops`
 
 use autograd::{Tape, Var};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use ndarray::{Array2, Axis};
+use ndarray::{ArrayD, Axis, IxDyn};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-fn random(rng: &mut StdRng, rows: usize, cols: usize) -> Array2<f32> {
-    Array2::from_shape_fn((rows, cols), |_| rng.random_range(-1.0..1.0))
+fn random(rng: &mut StdRng, shape: &[usize]) -> ArrayD<f32> {
+    ArrayD::from_shape_fn(IxDyn(shape), |_| rng.random_range(-1.0..1.0))
 }
 
 /// Records `op` on its inputs (the first a constant, like the image batch, when `first_constant`), then
 /// runs backward from the sum of its output; returns a gradient element so that nothing is optimised away.
 fn forward_backward(
-    inputs: &[Array2<f32>],
+    inputs: &[ArrayD<f32>],
     first_constant: bool,
     op: impl for<'t> Fn(&[Var<'t, f32>]) -> Var<'t, f32>,
 ) -> f32 {
@@ -35,21 +39,26 @@ fn forward_backward(
         .collect();
     let grads = op(&vars).sum().backward();
     let last = *vars.last().expect("at least one input");
-    grads.get(last).map_or(0.0, |g| g[[0, 0]])
+    grads
+        .get(last)
+        .and_then(|g| g.first().copied())
+        .unwrap_or(0.0)
 }
 
 type OpFn = for<'t> fn(&[Var<'t, f32>]) -> Var<'t, f32>;
 
+type Case = (&'static str, Vec<ArrayD<f32>>, bool, OpFn);
+
 fn ops(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(11);
-    let x = random(&mut rng, 100, 784);
-    let w1 = random(&mut rng, 784, 50);
-    let h = random(&mut rng, 100, 50);
-    let b1 = random(&mut rng, 1, 50);
-    let w2 = random(&mut rng, 50, 10);
-    let scores = random(&mut rng, 100, 10);
+    let x = random(&mut rng, &[100, 784]);
+    let w1 = random(&mut rng, &[784, 50]);
+    let h = random(&mut rng, &[100, 50]);
+    let b1 = random(&mut rng, &[1, 50]);
+    let w2 = random(&mut rng, &[50, 10]);
+    let scores = random(&mut rng, &[100, 10]);
 
-    let cases: Vec<(&str, Vec<Array2<f32>>, bool, OpFn)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "matmul x·W1 [100,784]·[784,50], x constant",
             vec![x, w1],
@@ -86,7 +95,94 @@ fn ops(c: &mut Criterion) {
             |v| v[0].max_axis_keepdims(Axis(1)),
         ),
     ];
-    let mut group = c.benchmark_group("op forward+backward");
+    run(c, "op forward+backward", cases);
+}
+
+fn general_ops(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(12);
+    let scores = random(&mut rng, &[100, 10]);
+    let h = random(&mut rng, &[100, 50]);
+    let x = random(&mut rng, &[100, 784]);
+    let w = random(&mut rng, &[784]);
+    let q = random(&mut rng, &[8, 64, 32]);
+    let k = random(&mut rng, &[8, 32, 64]);
+    let images = random(&mut rng, &[100, 1, 28, 28]);
+    let cases: Vec<Case> = vec![
+        (
+            "softmax [100,10] axis -1",
+            vec![scores.clone()],
+            false,
+            |v| v[0].softmax(-1),
+        ),
+        (
+            "log_softmax [100,10] axis -1",
+            vec![scores.clone()],
+            false,
+            |v| v[0].log_softmax(-1),
+        ),
+        (
+            "logsumexp [100,10] axis -1",
+            vec![scores.clone()],
+            false,
+            |v| v[0].logsumexp(-1, false),
+        ),
+        (
+            "gather [100,10] at [100,1] (labels)",
+            vec![scores.clone()],
+            false,
+            |v| {
+                let labels = ndarray::Array2::from_shape_fn((100, 1), |(i, _)| i % 10);
+                v[0].gather(1, &labels)
+            },
+        ),
+        ("sigmoid primitive [100,50]", vec![h.clone()], false, |v| {
+            v[0].sigmoid()
+        }),
+        (
+            "sigmoid composed 1/(1+exp(-x)) [100,50]",
+            vec![h.clone()],
+            false,
+            |v| 1.0 / (1.0 + (-v[0]).exp()),
+        ),
+        ("var [100,50] axis 0", vec![h.clone()], false, |v| {
+            v[0].var(0, 1, false)
+        }),
+        ("cumsum [100,50] axis 1", vec![h.clone()], false, |v| {
+            v[0].cumsum(1)
+        }),
+        ("slice [100,50] -> [100,25]", vec![h.clone()], false, |v| {
+            v[0].slice(1, 0, 25, 1)
+        }),
+        (
+            "concat 2 x [100,50] axis 1",
+            vec![h.clone(), h],
+            false,
+            |v| Var::concat(&[v[0], v[1]], 1),
+        ),
+        (
+            "matmul [100,784]·[784] (matrix · vector)",
+            vec![x, w],
+            true,
+            |v| v[0].matmul(v[1]),
+        ),
+        (
+            "matmul batched [8,64,32]·[8,32,64]",
+            vec![q, k],
+            false,
+            |v| v[0].matmul(v[1]),
+        ),
+        (
+            "pad [100,1,28,28] by 2 (conv input)",
+            vec![images],
+            false,
+            |v| v[0].pad(&[(0, 0), (0, 0), (2, 2), (2, 2)], 0.0),
+        ),
+    ];
+    run(c, "general op forward+backward", cases);
+}
+
+fn run(c: &mut Criterion, group: &str, cases: Vec<Case>) {
+    let mut group = c.benchmark_group(group);
     for (name, inputs, first_constant, op) in cases {
         group.bench_function(BenchmarkId::from_parameter(name), |bench| {
             bench.iter(|| forward_backward(&inputs, first_constant, op))
@@ -95,5 +191,5 @@ fn ops(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ops);
+criterion_group!(benches, ops, general_ops);
 criterion_main!(benches);

@@ -36,6 +36,8 @@ pub trait Float:
     fn lit(x: f64) -> Self;
     /// This value widened (or kept) as `f64`.
     fn to_f64(self) -> f64;
+    /// The nearest integer, halves rounded to even (NumPy's and PyTorch's `round`).
+    fn round_half_even(self) -> Self;
 }
 
 impl Float for f32 {
@@ -45,6 +47,9 @@ impl Float for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    fn round_half_even(self) -> Self {
+        self.round_ties_even()
+    }
 }
 
 impl Float for f64 {
@@ -53,5 +58,8 @@ impl Float for f64 {
     }
     fn to_f64(self) -> f64 {
         self
+    }
+    fn round_half_even(self) -> Self {
+        self.round_ties_even()
     }
 }

@@ -28,6 +28,7 @@ mod anomaly;
 mod arith;
 mod backend;
 mod backward;
+mod composed;
 mod display;
 pub mod dot;
 mod float;
@@ -57,9 +58,12 @@ pub use kernels::matmul;
 extern crate blas_src;
 #[cfg(feature = "rayon")]
 pub use kernels::matmul_parallel;
+/// The `ndarray` this crate is built on, so that users need not pin the same version themselves.
+pub use ndarray;
 pub use ops::{
-    Binary, BroadcastTo, Custom, CustomOp, ErasedOp, InputGrads, IntoVar, Mask, MatMul, MaxAxis,
-    Op, Permute, Reshape, ScatterRows, SumAxis, SumTo, TakeRows, Tangent, Unary, Where,
+    Binary, BroadcastTo, Concat, CumSum, Custom, CustomOp, ErasedOp, Gather, IndexMap, InputGrads,
+    IntoVar, Mask, MatMul, MaxAxis, Op, Permute, Reshape, ScatterAdd, ScatterRows, Slice,
+    SliceScatter, SumAxis, SumTo, TakeRows, Tangent, Unary, Where,
 };
 pub use petgraph;
 pub use tape::{IntoValue, Tape};

@@ -98,6 +98,21 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
         Var::from_id(self.backend, self.backend.constant(value.into_value()))
     }
 
+    /// The same value as a constant: gradients do not flow through it (`torch.Tensor.detach`, JAX's
+    /// `stop_gradient`).
+    ///
+    /// ```
+    /// use autograd::Tape;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(3.0);
+    /// let y = x * x.detach(); // x² with one factor held constant
+    /// assert_eq!(y.backward().scalar(x), 3.0);
+    /// ```
+    pub fn detach(self) -> Self {
+        let value = self.backend.with_operand(self.id, |x| x.to_value());
+        Var::from_id(self.backend, self.backend.constant(value))
+    }
+
     /// Runs `f` on a view of the value, without copying it. Do not compute with handles inside `f`.
     pub fn with_value<R>(self, f: impl FnOnce(ArrayViewD<'_, T>) -> R) -> R {
         self.backend.with_operand(self.id, |x| x.with_view(f))

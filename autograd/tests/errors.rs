@@ -21,12 +21,21 @@ fn matmul_shape_mismatch_panics() {
 }
 
 #[test]
-#[should_panic(expected = "matmul: expected 2-D operands, got shapes [3] and [3, 2]")]
-fn matmul_of_a_vector_panics() {
+#[should_panic(expected = "matmul: shapes [3] and [2, 3] are incompatible")]
+fn matmul_of_a_vector_of_the_wrong_length_panics() {
     let tape = Tape::<f64>::new();
     let v = tape.var(arr1(&[1.0, 2.0, 3.0]));
-    let m = tape.var(Array2::<f64>::zeros((3, 2)));
+    let m = tape.var(Array2::<f64>::zeros((2, 3)));
     let _ = v.matmul(m);
+}
+
+#[test]
+#[should_panic(expected = "matmul: shapes [2, 3, 4] and [3, 4, 5] are incompatible")]
+fn matmul_batches_that_do_not_broadcast_panic() {
+    let tape = Tape::<f64>::new();
+    let a = tape.var(ndarray::Array3::<f64>::zeros((2, 3, 4)));
+    let b = tape.var(ndarray::Array3::<f64>::zeros((3, 4, 5)));
+    let _ = a.matmul(b);
 }
 
 #[test]
@@ -154,7 +163,7 @@ fn errors_point_at_the_callers_line() {
         }),
         ("matmul 1-D", |t| {
             let _ = t
-                .var(arr1(&[1.0]))
+                .var(arr1(&[1.0, 2.0]))
                 .matmul(t.var(Array2::<f64>::zeros((1, 1))));
         }),
         ("add", |t| {

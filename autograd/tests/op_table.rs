@@ -58,6 +58,7 @@ fn every_primitive_is_checked_to_second_order() {
         for inputs in (case.inputs)(&mut r) {
             let shapes: Vec<&[usize]> = inputs.iter().map(|x| x.shape()).collect();
             let kinds = kinds_recorded(case.f, &inputs);
+            eprintln!("case {} at shapes {shapes:?}", case.name); // shown when a check below fails
             check(case.f, &inputs, TOL);
             first.extend(&kinds);
             let report = gradgradcheck(case.f, &inputs);

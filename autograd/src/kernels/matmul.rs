@@ -6,27 +6,58 @@
 //! (`cargo bench -p autograd --bench matmul`, figures in `bench/README.md`): `[100, 784]·[784, 50]` 2.4x
 //! faster, `[100, 784]ᵀ·[100, 50]` (a transposed view) 1.9x, `[2000, 784]·[784, 50]` 2.3x.
 
-use ndarray::{Array2, ArrayD, ArrayRef, ArrayView2, Ix2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayRef, ArrayView2, CowArray, Ix2, Ix3, IxDyn};
 
 use crate::Float;
 
-/// The `matmul` op's forward: the product of two 2-D operands of any strides.
+/// The `matmul` op's forward: the product of two 2-D operands of any strides, or of two stacks of matrices with
+/// the same batch axes (`[.., m, k]·[.., k, n]`, one product per batch element).
 ///
 /// # Panics
-/// When an operand is not 2-D or the inner dimensions differ, naming both shapes.
+/// When the operands have fewer than two axes, different batch axes, or different inner dimensions, naming
+/// both shapes.
 #[track_caller]
 pub(crate) fn matmul_dyn<T: Float>(a: &ArrayRef<T, IxDyn>, b: &ArrayRef<T, IxDyn>) -> ArrayD<T> {
-    fn as_matrix<T: Float>(x: &ArrayRef<T, IxDyn>) -> Option<ArrayView2<'_, T>> {
-        x.view().into_dimensionality::<Ix2>().ok()
+    let (sa, sb) = (a.shape(), b.shape());
+    let n = sa.len();
+    if n < 2 || sb.len() != n || sa[..n - 2] != sb[..n - 2] || sa[n - 1] != sb[n - 2] {
+        panic!("matmul: shapes {sa:?} and {sb:?} are incompatible");
     }
-    let (Some(ma), Some(mb)) = (as_matrix(a), as_matrix(b)) else {
-        panic!(
-            "matmul: expected 2-D operands, got shapes {:?} and {:?}",
-            a.shape(),
-            b.shape()
-        )
-    };
-    matmul(&ma, &mb).into_dyn()
+    if n == 2 {
+        return matmul(&matrices(a), &matrices(b)).into_dyn();
+    }
+    let mut shape = sa.to_vec();
+    shape[n - 1] = sb[n - 1];
+    let mut out = ArrayD::zeros(shape);
+    let (stack_a, stack_b) = (stacked(a), stacked(b));
+    let (m, p) = (sa[n - 2], sb[n - 1]);
+    let mut stack_out = out
+        .view_mut()
+        .into_shape_with_order((stack_a.shape()[0], m, p))
+        .expect("a new array is contiguous");
+    for ((ma, mb), mut mo) in stack_a
+        .outer_iter()
+        .zip(stack_b.outer_iter())
+        .zip(stack_out.outer_iter_mut())
+    {
+        mo.assign(&matmul(&ma, &mb));
+    }
+    out
+}
+
+/// A 2-D operand as a matrix view.
+fn matrices<T: Float>(x: &ArrayRef<T, IxDyn>) -> ArrayView2<'_, T> {
+    x.view()
+        .into_dimensionality::<Ix2>()
+        .expect("a 2-D operand")
+}
+
+/// An operand of shape `[.., m, k]` as a stack `[count, m, k]` (a view when the layout allows).
+fn stacked<T: Float>(x: &ArrayRef<T, IxDyn>) -> CowArray<'_, T, Ix3> {
+    let n = x.ndim();
+    let count: usize = x.shape()[..n - 2].iter().product();
+    x.to_shape((count, x.shape()[n - 2], x.shape()[n - 1]))
+        .expect("a stack of matrices")
 }
 
 /// The engine's matrix product on plain arrays: `a · b` for matrices of any strides (transposed views

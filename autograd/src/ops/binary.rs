@@ -145,6 +145,11 @@ binary_ops! {
     Mul: "mul" label("×") fn(|a, b| a * b) da(|a, b, y, g| g * b) db(|a, b, y, g| g * a);
     /// `a / b` (the operator `a / b`); with `y = a/b`, `∂y/∂b = −y/b`.
     Div: "div" label("/") fn(|a, b| a / b) da(|a, b, y, g| g / b) db(|a, b, y, g| -g * y / b);
+    /// `aᵇ` element-wise with a tensor exponent, broadcast (`powf` and `powi` take a constant one). The
+    /// exponent's gradient `g · y · log a` is taken as 0 where `a = 0`, as in PyTorch.
+    Pow: "pow" method(pow) label("^") fn(|a, b| a.powf(b))
+        da(|a, b, y, g| g * b * a.pow(b - 1))
+        db(|a, b, y, g| (g * y * a.log()).where_(a.ne(0), 0));
     /// The element-wise maximum, broadcast; at ties each operand gets half the gradient.
     Maximum: "maximum" method(maximum) label("max") fn(|a, b| a.max(b))
         da(|a, b, y, g| g * share(a, b, |a, b| a > b))

@@ -6,8 +6,11 @@
 //! | `unary.rs` | element-wise functions of one operand, one table row each (`exp`, `tanh`, `+c`, …) |
 //! | `binary.rs` | element-wise functions of two broadcast operands, one table row each (`+`, `×`, `max`, …) |
 //! | `reduce.rs` | sums and maxima over axes, and `sum_to` (the adjoint of broadcasting) |
+//! | `scan.rs` | running sums along an axis |
 //! | `movement.rs` | reshape, permute, broadcast |
+//! | `slice.rs` | ranges along an axis, their scatter into zeros, and concatenation |
 //! | `index.rs` | rows by index and their scatter |
+//! | `gather.rs` | elements by an index array along any axis, and their scatter-add |
 //! | `select.rs` | comparisons (boolean masks) and `where_` |
 //! | `linalg.rs` | the matrix product |
 //! | `custom.rs` | user-defined ops ([`CustomOp`]) |
@@ -39,11 +42,14 @@
 
 mod binary;
 mod custom;
+mod gather;
 mod index;
 mod linalg;
 mod movement;
 mod reduce;
+mod scan;
 mod select;
+mod slice;
 mod unary;
 
 use std::fmt;
@@ -53,11 +59,14 @@ use smallvec::SmallVec;
 
 pub use binary::Binary;
 pub use custom::{Custom, CustomOp, ErasedOp, Tangent};
+pub use gather::{Gather, IndexMap, ScatterAdd};
 pub use index::{ScatterRows, TakeRows};
 pub use linalg::MatMul;
 pub use movement::{BroadcastTo, Permute, Reshape};
 pub use reduce::{MaxAxis, SumAxis, SumTo};
+pub use scan::CumSum;
 pub use select::{IntoVar, Mask, Where};
+pub use slice::{Concat, Slice, SliceScatter};
 pub use unary::Unary;
 
 use crate::{Backend, Float, Operand, Value, Var};
@@ -205,12 +214,24 @@ pub enum Op<T: Float> {
     SumAxis(SumAxis),
     /// A maximum over one axis.
     MaxAxis(MaxAxis),
+    /// A running sum along one axis.
+    CumSum(CumSum),
     /// The same elements in a new shape.
     Reshape(Reshape),
     /// A reordering of axes.
     Permute(Permute),
     /// Repetition along broadcast axes.
     BroadcastTo(BroadcastTo),
+    /// A strided range along one axis.
+    Slice(Slice),
+    /// A range placed into zeros (the adjoint of `Slice`).
+    SliceScatter(SliceScatter),
+    /// Operands joined along one axis.
+    Concat(Concat),
+    /// Elements by an index array along one axis.
+    Gather(Gather),
+    /// Elements added into zeros at an index array's positions (the adjoint of `Gather`).
+    ScatterAdd(ScatterAdd),
     /// Rows at indices along axis 0.
     TakeRows(TakeRows),
     /// Rows added into a zero tensor at indices (the adjoint of `TakeRows`).
@@ -229,9 +250,15 @@ primitives! {
     SumTo(SumTo),
     SumAxis(SumAxis),
     MaxAxis(MaxAxis),
+    CumSum(CumSum),
     Reshape(Reshape),
     Permute(Permute),
     BroadcastTo(BroadcastTo),
+    Slice(Slice),
+    SliceScatter(SliceScatter),
+    Concat(Concat),
+    Gather(Gather),
+    ScatterAdd(ScatterAdd),
     TakeRows(TakeRows),
     ScatterRows(ScatterRows),
     Where(Where),

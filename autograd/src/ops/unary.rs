@@ -156,14 +156,40 @@ unary_ops! {
     Sin: "sin" method(sin) fn(|x| x.sin()) grad(|x, y, g| g * x.cos());
     /// The cosine, element-wise.
     Cos: "cos" method(cos) fn(|x| x.cos()) grad(|x, y, g| -g * x.sin());
+    /// The tangent, element-wise.
+    Tan: "tan" method(tan) fn(|x| x.tan()) grad(|x, y, g| g * (1 + y * y));
     /// The hyperbolic tangent, element-wise.
     Tanh: "tanh" method(tanh) fn(|x| x.tanh()) grad(|x, y, g| g * (1 - y * y));
+    /// The logistic sigmoid `1 / (1 + e⁻ˣ)`, element-wise, as one node with the rule `g · y (1 − y)` (nn's
+    /// composed sigmoid draws the lecture's four nodes instead).
+    Sigmoid: "sigmoid" method(sigmoid) fn(|x| logistic(x)) grad(|x, y, g| g * y * (1 - y));
+    /// `log(1 + eˣ)`, element-wise, without overflow for large `x`; its derivative is the sigmoid.
+    Softplus: "softplus" method(softplus) fn(|x| x.max(T::zero()) + (-x.abs()).exp().ln_1p())
+        grad(|x, y, g| g * x.sigmoid());
+    /// `log(1 + x)`, element-wise, accurate for small `x`.
+    Log1p: "log1p" method(log1p) fn(|x| x.ln_1p()) grad(|x, y, g| g / (x + 1));
+    /// `eˣ − 1`, element-wise, accurate for small `x`.
+    Expm1: "expm1" method(expm1) fn(|x| x.exp_m1()) grad(|x, y, g| g * (y + 1));
+    /// `x²`, element-wise.
+    Square: "square" method(square) label("²") fn(|x| x * x) grad(|x, y, g| g * x * 2);
+    /// `xⁿ` element-wise, for an integer `n` of any sign (exact for negative `x`, unlike `powf`).
+    Powi(n: i32): "powi" method(powi) label(format!("^{n}"))
+        fn(|x| x.powi(n)) grad(|x, y, g| if n == 0 { g * T::zero() } else { g * x.powi(n - 1) * n });
+    /// `x` limited to `[lo, hi]`, element-wise; the gradient passes where `lo ≤ x ≤ hi` (as in PyTorch).
+    Clamp(lo: T, hi: T): "clamp" method(clamp) label(format!("clamp[{lo}, {hi}]"))
+        fn(|x| x.max(lo).min(hi)) grad(|x, y, g| g.where_(x.ge(lo), 0).where_(x.le(hi), 0));
     /// `max(x, 0)`, element-wise; its derivative at 0 is taken as 0.
     Relu: "relu" method(relu) fn(|x| x.max(T::zero())) grad(|x, y, g| g.where_(x.gt(0), 0));
     /// `|x|`, element-wise; its derivative at 0 is taken as 0.
     Abs: "abs" method(abs) fn(|x| x.abs()) grad(|x, y, g| g * x.sign());
     /// The sign, element-wise: −1, 0 (at 0, and NaN for NaN) or 1. Its gradient is zero.
     Sign: "sign" method(sign) fn(|x| if x == T::zero() { x } else { x.signum() }) grad(none);
+    /// The largest integer not above `x`, element-wise. Its gradient is zero.
+    Floor: "floor" method(floor) fn(|x| x.floor()) grad(none);
+    /// The smallest integer not below `x`, element-wise. Its gradient is zero.
+    Ceil: "ceil" method(ceil) fn(|x| x.ceil()) grad(none);
+    /// The nearest integer, halves to even (as NumPy and PyTorch round), element-wise. Its gradient is zero.
+    Round: "round" method(round) fn(|x| x.round_half_even()) grad(none);
     /// `xᶜ` element-wise, for a constant exponent `c`.
     Powf(c: T): "powf" method(powf) label(format!("^{c}"))
         fn(|x| x.powf(c)) grad(|x, y, g| g * x.powf(c - T::one()) * c);
@@ -179,6 +205,16 @@ unary_ops! {
     /// `x / c` for a constant `c` (the operator `x / c`).
     DivScalar(c: T): "div_scalar" label(format!("÷{c}"))
         fn(|x| x / c) grad(|x, y, g| g / c);
+}
+
+/// The logistic function, computed without overflow on either side.
+fn logistic<T: Float>(x: T) -> T {
+    if x >= T::zero() {
+        (T::one() + (-x).exp()).recip()
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
 }
 
 /// `+c` or `-c`, as the lecture labels adding a number.

@@ -1,0 +1,222 @@
+//! `gather` along any axis (an index array picks, for every position, which element of that axis to take), and
+//! its adjoint `scatter_add` (every element added at the position its index names; repeats add up).
+
+use std::fmt;
+use std::rc::Rc;
+
+use ndarray::{ArrayD, AsArray, Dimension, IxDyn};
+use smallvec::smallvec;
+
+use super::{InputGrads, Op, Primitive};
+use crate::shape::resolve_axis;
+use crate::{Backend, Float, Operand, Value, Var};
+
+/// What a gather or scatter maps: the index array and the shape of the tensor gathered from (scattered into).
+#[derive(Debug, PartialEq, Eq)]
+pub struct IndexMap {
+    /// For every output position, the position along the axis that it takes.
+    pub index: ArrayD<usize>,
+    /// The shape of the tensor indexed.
+    pub source: Vec<usize>,
+}
+
+impl IndexMap {
+    #[track_caller]
+    fn new(op: &str, axis: usize, index: ArrayD<usize>, source: Vec<usize>) -> Self {
+        let fits = index.ndim() == source.len()
+            && (0..source.len()).all(|d| d == axis || index.shape()[d] <= source[d]);
+        if !fits {
+            panic!(
+                "{op}: index of shape {:?} does not fit shape {source:?} along axis {axis}",
+                index.shape()
+            );
+        }
+        if let Some(bad) = index.iter().find(|&&i| i >= source[axis]) {
+            panic!("{op}: index {bad} out of range for axis {axis} of shape {source:?}");
+        }
+        IndexMap { index, source }
+    }
+
+    /// Calls `f(source position, index position)` for every element of the index.
+    fn each(&self, axis: usize, mut f: impl FnMut(&IxDyn, &IxDyn)) {
+        let mut at = IxDyn(&self.source);
+        for (position, &i) in self.index.indexed_iter() {
+            at.slice_mut().copy_from_slice(position.slice());
+            at[axis] = i;
+            f(&at, &position);
+        }
+    }
+}
+
+/// Output at position `p` is the operand at `p` with its `axis` coordinate replaced by `index[p]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gather {
+    /// The axis indexed.
+    pub axis: usize,
+    /// The index and the operand's shape.
+    pub map: Rc<IndexMap>,
+}
+
+impl<T: Float> Primitive<T> for Gather {
+    const KINDS: &'static [&'static str] = &["gather"];
+
+    #[track_caller]
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
+        if x[0].shape() != self.map.source.as_slice() {
+            panic!(
+                "gather: operand of shape {:?}, index made for {:?}",
+                x[0].shape(),
+                self.map.source
+            );
+        }
+        let mut out = ArrayD::zeros(self.map.index.raw_dim());
+        x[0].with_view(|v| self.map.each(self.axis, |from, to| out[to] = v[from]));
+        Value::from_array(out)
+    }
+
+    /// Each element's gradient is added back where it was taken from.
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        _needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>> {
+        let scatter = ScatterAdd {
+            axis: self.axis,
+            map: self.map.clone(),
+        };
+        smallvec![Some(g.apply(Op::ScatterAdd(scatter)))]
+    }
+
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::Gather(self.clone())))
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "gather(axis {})", self.axis)
+    }
+}
+
+/// Zeros of the map's source shape, with each operand element added at the position its index names (the
+/// adjoint of [`Gather`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScatterAdd {
+    /// The axis indexed.
+    pub axis: usize,
+    /// The index (shaped as the operand) and the result's shape.
+    pub map: Rc<IndexMap>,
+}
+
+impl<T: Float> Primitive<T> for ScatterAdd {
+    const KINDS: &'static [&'static str] = &["scatter_add"];
+
+    #[track_caller]
+    fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
+        if x[0].shape() != self.map.index.shape() {
+            panic!(
+                "scatter_add: source of shape {:?}, index of shape {:?}",
+                x[0].shape(),
+                self.map.index.shape()
+            );
+        }
+        let mut out = ArrayD::zeros(self.map.source.as_slice());
+        x[0].with_view(|v| self.map.each(self.axis, |to, from| out[to] += v[from]));
+        Value::from_array(out)
+    }
+
+    fn vjp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        g: Var<'a, T, B>,
+        _needs: &[bool],
+    ) -> InputGrads<Var<'a, T, B>> {
+        let gather = Gather {
+            axis: self.axis,
+            map: self.map.clone(),
+        };
+        smallvec![Some(g.apply(Op::Gather(gather)))]
+    }
+
+    /// Linear: the op applied to the tangent.
+    fn jvp<'a, B: Backend<T>>(
+        &self,
+        _x: &[Var<'a, T, B>],
+        _y: Var<'a, T, B>,
+        dx: &[Option<Var<'a, T, B>>],
+    ) -> Option<Var<'a, T, B>> {
+        Some(dx[0]?.apply(Op::ScatterAdd(self.clone())))
+    }
+
+    fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "scatter_add(axis {})", self.axis)
+    }
+}
+
+impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
+    /// For every position `p` of `index`, the element at `p` with its `axis` coordinate replaced by `index[p]`
+    /// (`torch.gather`; NumPy's `take_along_axis`). The result has the index's shape; repeated indices add
+    /// their gradients up. Picking each row's label from log-probabilities is
+    /// `logp.gather(1, &labels.insert_axis(Axis(1)))`.
+    ///
+    /// ```
+    /// use autograd::Tape;
+    /// use ndarray::array;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let picked = x.gather(1, &array![[2], [0]]);
+    /// assert_eq!(picked.value(), array![[3.0], [4.0]].into_dyn());
+    /// ```
+    ///
+    /// # Panics
+    /// When the index has another number of axes, is longer than the value along an axis other than `axis`,
+    /// or holds an index out of range.
+    #[track_caller]
+    pub fn gather<'i, D: Dimension>(self, axis: isize, index: impl AsArray<'i, usize, D>) -> Self {
+        let axis = resolve_axis("gather", axis, self.ndim());
+        let index = index.into().into_dyn().to_owned();
+        let map = IndexMap::new("gather", axis, index, self.shape());
+        self.apply(Op::Gather(Gather {
+            axis,
+            map: Rc::new(map),
+        }))
+    }
+
+    /// This value with each element of `src` added at the position `index` names along `axis`
+    /// (`torch.Tensor.scatter_add`); `index` has `src`'s shape, and repeats add up.
+    ///
+    /// ```
+    /// use autograd::Tape;
+    /// use ndarray::array;
+    /// let tape = Tape::<f64>::new();
+    /// let counts = tape.var(array![0.0, 0.0, 0.0]);
+    /// let votes = tape.var(array![1.0, 1.0, 1.0]);
+    /// assert_eq!(counts.scatter_add(0, &array![2, 0, 2], votes).value(), array![1.0, 0.0, 2.0].into_dyn());
+    /// ```
+    ///
+    /// # Panics
+    /// When `index` and `src` differ in shape, the index does not fit this value's shape, or an index is out
+    /// of range.
+    #[track_caller]
+    pub fn scatter_add<'i, D: Dimension>(
+        self,
+        axis: isize,
+        index: impl AsArray<'i, usize, D>,
+        src: Self,
+    ) -> Self {
+        let axis = resolve_axis("scatter_add", axis, self.ndim());
+        let index = index.into().into_dyn().to_owned();
+        let map = IndexMap::new("scatter_add", axis, index, self.shape());
+        self + src.apply(Op::ScatterAdd(ScatterAdd {
+            axis,
+            map: Rc::new(map),
+        }))
+    }
+}
