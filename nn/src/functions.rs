@@ -72,7 +72,8 @@ pub fn softmax<T: Float>(x: ArrayView2<'_, T>) -> Array2<T> {
 /// # Panics
 /// When the labels do not fit `y` (see [`Labels::check`]).
 #[track_caller]
-pub fn cross_entropy<T: Float>(y: ArrayView2<'_, T>, t: Labels<'_, T>) -> T {
+pub fn cross_entropy<'l, T: Float>(y: ArrayView2<'_, T>, t: impl Into<Labels<'l, T>>) -> T {
+    let t = t.into();
     t.check("cross_entropy", y.dim());
     let total = match t {
         Labels::OneHot(t) => y

@@ -38,6 +38,7 @@ pub mod functions;
 pub mod io;
 pub mod labels;
 pub mod layers;
+pub mod loss;
 pub mod net;
 pub mod optim;
 pub mod params;

@@ -251,21 +251,10 @@ impl<T: Float> TwoLayerNet<T> {
         t: impl Into<Labels<'a, T>>,
     ) -> (T, Params<T>) {
         let tape = Tape::new();
-        let vars = on_tape(&tape, &self.params);
+        let vars = self.params.on_tape(&tape);
         let scores = self.scores(&self.params, &vars, tape.constant_named("x", x));
         let loss = self.kind.softmax_with_loss(scores, t.into());
-        let mut store = loss.backward();
-        let grads = self
-            .params
-            .iter()
-            .zip(&vars)
-            .map(|((name, p), &var)| {
-                let g = store
-                    .take(var)
-                    .unwrap_or_else(|| ndarray::ArrayD::zeros(p.raw_dim()));
-                (name, g)
-            })
-            .collect();
+        let grads = self.params.take_gradients(&vars, &mut loss.backward());
         (loss.scalar(), grads)
     }
 
@@ -273,7 +262,7 @@ impl<T: Float> TwoLayerNet<T> {
     #[track_caller]
     fn loss_with(&self, params: &Params<T>, x: ArrayView2<'_, T>, t: Labels<'_, T>) -> T {
         let tape = Tape::inference();
-        let vars = on_tape(&tape, params);
+        let vars = params.on_tape(&tape);
         let scores = self.scores(params, &vars, tape.constant_named("x", x));
         self.kind.softmax_with_loss(scores, t).scalar()
     }
@@ -292,14 +281,6 @@ impl<T: Float> TwoLayerNet<T> {
             Layer::Relu => self.kind.relu(h),
         })
     }
-}
-
-/// Every parameter as a named variable on `tape`, in order.
-fn on_tape<'t, T: Float>(tape: &'t Tape<T>, params: &Params<T>) -> Vec<Var<'t, T>> {
-    params
-        .iter()
-        .map(|(name, a)| tape.var_named(name, a.view()))
-        .collect()
 }
 
 /// Element `i` (in memory order) of the standard-layout parameter `name`.

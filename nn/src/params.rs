@@ -2,7 +2,7 @@
 
 use std::ops::{Index, IndexMut};
 
-use autograd::Float;
+use autograd::{Float, Gradients, Tape, Var};
 use ndarray::ArrayD;
 
 /// Named arrays in insertion order, like the lecture's `params` dictionary (`W1`, `b1`, `W2`, `b2`).
@@ -128,6 +128,53 @@ impl<T: Float> Params<T> {
     pub fn zeros_like(&self) -> Self {
         self.iter()
             .map(|(n, a)| (n, ArrayD::zeros(a.raw_dim())))
+            .collect()
+    }
+
+    /// Every array as a named variable on `tape`, in order: the start of a training step. With
+    /// [`take_gradients`](Params::take_gradients) at its end, an optimizer step is three lines.
+    ///
+    /// ```
+    /// use autograd::Tape;
+    /// use nn::{optim::{Optimizer, Sgd}, Params};
+    ///
+    /// let mut params: Params<f64> = [("w", ndarray::arr1(&[3.0]).into_dyn())].into_iter().collect();
+    /// let tape = Tape::new();
+    /// let vars = params.on_tape(&tape);
+    /// let loss = (vars[0] * vars[0]).sum();          // w²
+    /// let grads = params.take_gradients(&vars, &mut loss.backward());
+    /// Sgd::new(0.25).update(&mut params, &grads);    // w − 0.25 · 2w
+    /// assert_eq!(params["w"][[0]], 1.5);
+    /// ```
+    pub fn on_tape<'t>(&self, tape: &'t Tape<T>) -> Vec<Var<'t, T>> {
+        self.iter()
+            .map(|(name, a)| tape.var_named(name, a.view()))
+            .collect()
+    }
+
+    /// The gradients of the variables `vars` (from [`on_tape`](Params::on_tape)), moved out of `grads`, with
+    /// these parameters' names and order, as the optimizers take them; zeros for a parameter the loss does not
+    /// depend on.
+    ///
+    /// # Panics
+    /// When `vars` does not have one variable per parameter.
+    #[track_caller]
+    pub fn take_gradients(&self, vars: &[Var<'_, T>], grads: &mut Gradients<T>) -> Params<T> {
+        assert_eq!(
+            vars.len(),
+            self.len(),
+            "take_gradients: {} variables for {} parameters",
+            vars.len(),
+            self.len()
+        );
+        self.iter()
+            .zip(vars)
+            .map(|((name, p), &var)| {
+                let g = grads
+                    .take(var)
+                    .unwrap_or_else(|| ArrayD::zeros(p.raw_dim()));
+                (name, g)
+            })
             .collect()
     }
 }

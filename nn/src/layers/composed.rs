@@ -67,7 +67,8 @@ pub fn softmax<'t, T: Float>(x: Var<'t, T>) -> Var<'t, T> {
 /// # Panics
 /// When the labels do not fit `y` (see [`Labels::check`]).
 #[track_caller]
-pub fn cross_entropy<'t, T: Float>(y: Var<'t, T>, t: Labels<'_, T>) -> Var<'t, T> {
+pub fn cross_entropy<'t, 'l, T: Float>(y: Var<'t, T>, t: impl Into<Labels<'l, T>>) -> Var<'t, T> {
+    let t = t.into();
     let shape = y.shape();
     assert!(
         shape.len() == 2,
@@ -95,6 +96,10 @@ pub fn cross_entropy<'t, T: Float>(y: Var<'t, T>, t: Labels<'_, T>) -> Var<'t, T
 /// # Panics
 /// As [`softmax`] and [`cross_entropy`] do.
 #[track_caller]
-pub fn softmax_with_loss<'t, T: Float>(x: Var<'t, T>, t: Labels<'_, T>) -> Var<'t, T> {
+pub fn softmax_with_loss<'t, 'l, T: Float>(
+    x: Var<'t, T>,
+    t: impl Into<Labels<'l, T>>,
+) -> Var<'t, T> {
+    let t = t.into();
     cross_entropy(softmax(x), t)
 }

@@ -17,7 +17,7 @@
 //! ```
 
 use autograd::{Backend, CustomOp, Float, Value, Var};
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, Axis, Ix1, Ix2};
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, Axis, Ix2};
 
 use crate::functions::{self, cross_entropy};
 use crate::Labels;
@@ -32,10 +32,12 @@ pub fn sigmoid<'t, T: Float>(x: Var<'t, T>) -> Var<'t, T> {
     x.custom(SigmoidOp, &[])
 }
 
-/// Affine: `y = x·W + b`, `dX = dY·Wᵀ`, `dW = Xᵀ·dY`, `db = Σ_axis0 dY`.
+/// Affine: `y = x·W + b`, `dX = dY·Wᵀ`, `dW = Xᵀ·dY`, `db = Σ_axis0 dY`. The bias may have any shape that
+/// broadcasts to `N × M` (`[M]`, `[1, M]`, …), as [`composed::affine`](crate::layers::composed::affine)
+/// accepts; its gradient is summed back to that shape.
 ///
 /// # Panics
-/// When the shapes do not fit (`x` is `N × D`, `W` is `D × M`, `b` is `M`).
+/// When the shapes do not fit (`x` is `N × D`, `W` is `D × M`, `b` broadcasts to `N × M`).
 #[track_caller]
 pub fn affine<'t, T: Float>(x: Var<'t, T>, w: Var<'t, T>, b: Var<'t, T>) -> Var<'t, T> {
     x.custom(AffineOp, &[w, b])
@@ -55,7 +57,11 @@ pub fn softmax<'t, T: Float>(x: Var<'t, T>) -> Var<'t, T> {
 /// # Panics
 /// When `x` is not 2-D or the labels do not fit it (see [`Labels::check`]).
 #[track_caller]
-pub fn softmax_with_loss<'t, T: Float>(x: Var<'t, T>, t: Labels<'_, T>) -> Var<'t, T> {
+pub fn softmax_with_loss<'t, 'l, T: Float>(
+    x: Var<'t, T>,
+    t: impl Into<Labels<'l, T>>,
+) -> Var<'t, T> {
+    let t = t.into();
     let shape = x.shape();
     assert!(
         shape.len() == 2,
@@ -133,13 +139,22 @@ impl<T: Float> CustomOp<T> for AffineOp {
 
     #[track_caller]
     fn forward(&self, inputs: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
-        let b = inputs[2]
-            .clone()
-            .into_dimensionality::<Ix1>()
-            .unwrap_or_else(|_| panic!("Affine: b of shape {:?} is not 1-D", inputs[2].shape()));
         let x = matrix("Affine", "x", &inputs[0]);
         let w = matrix("Affine", "W", &inputs[1]);
-        functions::affine(x, w, b).into_dyn()
+        let bias = &inputs[2];
+        let out = ndarray::IxDyn(&[x.nrows(), w.ncols()]);
+        let b = match bias.broadcast(out) {
+            Some(b) if x.ncols() == w.nrows() => b,
+            _ => panic!(
+                "affine: x {:?}, W {:?} and b {:?} do not fit (need N×D, D×M and a bias that broadcasts to N×M)",
+                x.shape(),
+                w.shape(),
+                bias.shape()
+            ),
+        };
+        let mut y = autograd::matmul(&x, &w).into_dyn();
+        y += &b;
+        y
     }
 
     /// Only the gradients that are needed are computed: for a constant image batch, `dX` is skipped.
@@ -150,11 +165,11 @@ impl<T: Float> CustomOp<T> for AffineOp {
         g: Var<'a, T, B>,
         needs: &[bool],
     ) -> Vec<Option<Var<'a, T, B>>> {
-        let (x, w) = (inputs[0], inputs[1]);
+        let (x, w, b) = (inputs[0], inputs[1], inputs[2]);
         vec![
             needs[0].then(|| g.matmul(w.t())),
             needs[1].then(|| x.t().matmul(g)),
-            needs[2].then(|| g.sum_axis(Axis(0))),
+            needs[2].then(|| g.sum_to(&b.shape())),
         ]
     }
 }

@@ -243,7 +243,8 @@ impl<T: Float> SoftmaxWithLoss<T> {
     /// # Panics
     /// When the labels do not fit `x` (see [`Labels::check`]).
     #[track_caller]
-    pub fn forward(&mut self, x: ArrayView2<'_, T>, t: Labels<'_, T>) -> T {
+    pub fn forward<'l>(&mut self, x: ArrayView2<'_, T>, t: impl Into<Labels<'l, T>>) -> T {
+        let t = t.into();
         let y = softmax(x);
         let loss = cross_entropy(y.view(), t);
         self.saved = Some((y, t.to_one_hot(x.ncols())));

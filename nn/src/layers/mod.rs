@@ -67,7 +67,12 @@ impl LayerKind {
 
     /// Softmax-with-Loss ([`composed::softmax_with_loss`] or [`fused::softmax_with_loss`]).
     #[track_caller]
-    pub fn softmax_with_loss<'t, T: Float>(self, x: Var<'t, T>, t: Labels<'_, T>) -> Var<'t, T> {
+    pub fn softmax_with_loss<'t, 'l, T: Float>(
+        self,
+        x: Var<'t, T>,
+        t: impl Into<Labels<'l, T>>,
+    ) -> Var<'t, T> {
+        let t = t.into();
         match self {
             LayerKind::Composed => composed::softmax_with_loss(x, t),
             LayerKind::Fused => fused::softmax_with_loss(x, t),
