@@ -78,6 +78,16 @@ pub fn draw(args: &DrawArgs, out: &mut dyn Write) -> Result<(), Error> {
         source: args.formula.clone(),
         error,
     };
+    if args.order == 0 {
+        return Err(Error::Arg(
+            "--order 0: the order of a derivative is 1 or more".into(),
+        ));
+    }
+    if args.order > 1 && args.steps.is_some() {
+        return Err(Error::Arg(
+            "--steps draws the backward pass, which --order above 1 does not draw".into(),
+        ));
+    }
     let formula = expr::parse(&args.formula).map_err(at_formula)?;
     let inputs = inputs(&args.inputs, &formula.body)?;
     let tape = Tape::<f64>::new();
@@ -94,7 +104,7 @@ pub fn draw(args: &DrawArgs, out: &mut dyn Write) -> Result<(), Error> {
         true => GroupStyle::Cluster,
         false => GroupStyle::Collapse,
     };
-    if args.order <= 1 {
+    if args.order == 1 {
         tape.set_anomaly_detection(true);
         let grads = built.output.try_backward().map_err(|a| {
             at_formula(ExprError::new(
@@ -236,11 +246,6 @@ fn write_files(args: &DrawArgs, dot: &Dot<'_, f64>, out: &mut dyn Write) -> Resu
         wrote.push(path.clone());
     }
     if let Some(dir) = &args.steps {
-        if args.order > 1 {
-            return Err(Error::Arg(
-                "--steps draws the backward pass, which --order above 1 does not draw".into(),
-            ));
-        }
         wrote.extend(dot.write_steps(dir, layout).map_err(file(dir))?);
     }
     if let Some(path) = &args.html {

@@ -178,8 +178,26 @@ fn errors_point_at_the_column_and_exit_non_zero() {
         fails(&["x*y", "x=1", "y=2", "--order", "2"]),
         "error: --order above 1 differentiates by one input: name it with --wrt\n"
     );
+    assert_eq!(
+        fails(&["x", "x=1", "--order", "0"]),
+        "error: --order 0: the order of a derivative is 1 or more\n"
+    );
     let dir = tempfile::tempdir().unwrap();
     let never = dir.path().join("never.dot");
+    let steps = fails(&[
+        "x^3",
+        "x=1",
+        "--order",
+        "2",
+        "--dot",
+        never.to_str().unwrap(),
+        "--steps",
+        "s",
+    ]);
+    assert!(
+        steps.contains("--steps draws the backward pass") && !never.exists(),
+        "{steps}"
+    );
     let zero = fails(&["x", "x=1", "--order", "2", "--dot", never.to_str().unwrap()]);
     assert_eq!(
         zero,

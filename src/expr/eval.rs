@@ -61,7 +61,10 @@ pub fn build<'t>(
             ))
         }
     };
-    output.set_name(formula.name.as_deref().unwrap_or("f"));
+    // An input that is the whole formula keeps its own name.
+    if !vars.iter().any(|(_, v)| v.id() == output.id()) {
+        output.set_name(formula.name.as_deref().unwrap_or("f"));
+    }
     let columns = eval.columns;
     Ok(Built {
         output,
