@@ -1,6 +1,7 @@
 //! `backprop draw` as a teacher or a student runs it: the lecture's numbers, its pictures, and errors that
 //! point at the formula.
 
+use std::os::unix::fs::FileTypeExt;
 use std::process::Command;
 
 /// Runs `backprop draw ARGS…` and returns (success, stdout, stderr).
@@ -322,4 +323,37 @@ fn svg_and_html_need_no_graphviz() {
         html.contains("Backward step 1 of 4: × (price) sends 1.1 to + and 650 to tax"),
         "{html}"
     );
+}
+
+#[test]
+fn files_are_replaced_through_links_and_special_files_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (real, link) = (dir.path().join("real.dot"), dir.path().join("link.dot"));
+    std::fs::write(&real, "old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    succeeds(&["x", "x=1", "--dot", link.to_str().unwrap()]);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&real)
+        .unwrap()
+        .starts_with("digraph tape {"));
+    // A pipe (like /dev/stdout) is written to, not replaced by a file.
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    succeeds(&["x", "x=1", "--dot", fifo.to_str().unwrap()]);
+    assert!(reader.join().unwrap().starts_with("digraph tape {"));
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
 }

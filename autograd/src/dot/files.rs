@@ -125,11 +125,18 @@ impl<T: Float> Dot<'_, T> {
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it into place, so that readers never see
-/// a half-written file.
+/// a half-written file. A symbolic link is followed (the file it points to is replaced, not the link), and
+/// what is not a regular file (`/dev/stdout`, a pipe) is written to directly: renaming onto it would replace
+/// it.
 pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let context = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    let tmp = temp_path(path);
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let target = match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return std::fs::write(path, bytes).map_err(context),
+        Ok(_) => std::fs::canonicalize(path).map_err(context)?,
+        Err(_) => path.to_owned(),
+    };
+    let tmp = temp_path(&target);
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &target));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
