@@ -14,7 +14,9 @@
 //! *other* input.
 //!
 //! Run: `cargo run --example apple_orange`; add `--dot apple_orange.dot` or `--svg apple_orange.svg` to draw
-//! the graph with its forward values above the arrows and the gradients below (`docs/apple_orange.svg`).
+//! the graph with its forward values above the arrows and the gradients below (`docs/apple_orange.svg`),
+//! `--steps DIR` for the lecture's slides of the backward pass (one SVG per step), or `--html FILE` for a
+//! page that steps through both passes.
 
 mod common;
 

@@ -35,6 +35,13 @@ pub(crate) trait Sweep {
     fn accumulate(&self, slot: &mut Option<Self::V>, g: Self::V);
 }
 
+/// The order in which the reverse loop visits the nodes up to `out`: from `out` down to node 0 (the tape's
+/// index order is topological, so every node comes after all the nodes that use it). Drawings of the backward
+/// pass step by step ([`Dot::step`](crate::dot::Dot::step)) follow the same order.
+pub(crate) fn visit_order(out: usize) -> impl Iterator<Item = usize> {
+    (0..=out).rev()
+}
+
 /// The reverse loop: gradients of node `out` (seeded with `seed`) with respect to every node before it. With a
 /// `check` (anomaly detection), it stops at the first gradient that is not finite.
 fn sweep<T: Float, S: Sweep>(
@@ -48,7 +55,7 @@ where
 {
     let mut grads: Vec<Option<S::V>> = std::iter::repeat_with(|| None).take(out + 1).collect();
     grads[out] = Some(seed);
-    for i in (0..=out).rev() {
+    for i in visit_order(out) {
         let (before, rest) = grads.split_at_mut(i);
         let Some(g) = rest[0].as_ref() else { continue };
         s.rule(i, g, |_, j, mut gj| {

@@ -19,7 +19,8 @@
 //!   [`Eager`] it is the fast first-order pass on arrays, on the [`Tape`] it records gradients that can be
 //!   differentiated again. [`CustomOp`] lets users add ops the same way.
 //! - [`gradcheck()`] compares analytic gradients with central differences in `f64`.
-//! - [`Tape::graph`] exports the recording as a [`petgraph`] graph; [`dot::Dot`] draws it with Graphviz, forward
+//! - [`Tape::graph`] exports the recording as a [`petgraph`] graph; [`dot::Dot`] draws it (Graphviz DOT, SVG by
+//!   Graphviz or a built-in layout, one picture per backward step, an HTML page to step through), forward
 //!   values above each arrow and gradients below, as in the lecture; [`Tape::group`] names composed ops.
 //! - [`Tape::with_anomaly_detection`] finds the first NaN or infinity, forward or backward, and the line of code
 //!   that created the op (see [`AnomalyError`]).

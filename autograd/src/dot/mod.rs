@@ -25,15 +25,20 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Dfs, EdgeRef, Reversed};
 use petgraph::Direction;
 
-use crate::backward::{ArraySweep, Sweep};
+mod files;
+mod html;
+mod layout;
+mod scene;
+mod svg;
+
+pub use files::Layout;
+
+use crate::backward::{visit_order, ArraySweep, Sweep};
 use crate::graph::{GraphEdge, GraphNode, Group};
 use crate::{format_number, Float, Gradients, Tape, Value, Var};
 
@@ -57,12 +62,14 @@ pub enum GroupStyle {
 ///
 /// By default it draws every node of the tape. With an [`output`](Dot::output) it draws only the nodes that
 /// the output depends on, plus the output's own arrow; [`all_nodes`](Dot::all_nodes) draws everything anyway.
+#[derive(Clone, Copy)]
 pub struct Dot<'a, T: Float> {
     tape: &'a Tape<T>,
     output: Option<usize>,
     gradients: Option<&'a Gradients<T>>,
     all_nodes: bool,
     groups: GroupStyle,
+    step: Option<usize>,
 }
 
 impl<'a, T: Float> Dot<'a, T> {
@@ -74,6 +81,7 @@ impl<'a, T: Float> Dot<'a, T> {
             gradients: None,
             all_nodes: false,
             groups: GroupStyle::default(),
+            step: None,
         }
     }
 
@@ -125,33 +133,41 @@ impl<'a, T: Float> Dot<'a, T> {
         self
     }
 
+    /// Draws the backward pass as it stands after the reverse loop has run the rules of the first `k` drawn
+    /// nodes (in the loop's order: the output first): only the gradients those nodes produced are shown, the
+    /// newest in bold beside their highlighted node. Step 0 shows the seed gradient 1 on the output's arrow.
+    /// The hidden gradients keep their room, so all steps share one layout, as slides should. Needs an
+    /// [`output`](Dot::output) and [`gradients`](Dot::gradients); [`step_count`](Dot::step_count) is the last
+    /// step, where everything is shown.
+    ///
+    /// ```
+    /// use autograd::{dot::Dot, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let (a, b) = (tape.var_named("a", 2.0), tape.var_named("b", 3.0));
+    /// let y = a * b + 1.0; // the `+1` node, then the `×` node
+    /// let grads = y.backward();
+    /// let dot = Dot::new(&tape).output(y).gradients(&grads);
+    /// assert_eq!(dot.step_count(), 2);
+    /// assert!(dot.step(1).render().contains(r#"n2 -> n3 [label=<6<br/><font color="red"><b>1</b></font>>"#));
+    /// assert!(dot.step(1).render().contains(r#"<font color="transparent">3</font>"#)); // da, not yet
+    /// ```
+    pub fn step(mut self, k: usize) -> Self {
+        self.step = Some(k);
+        self
+    }
+
+    /// The number of backward steps: the drawn nodes whose backward rules produced gradients (a collapsed
+    /// group counts once); 0 without an [`output`](Dot::output) and [`gradients`](Dot::gradients).
+    pub fn step_count(&self) -> usize {
+        Render::new(self).order.len()
+    }
+
     /// The drawing in Graphviz's DOT language.
     ///
     /// # Panics
     /// When the [`gradients`](Dot::gradients) came from another tape.
     pub fn render(&self) -> String {
         Render::new(self).run()
-    }
-
-    /// Writes the DOT text to `path`, atomically (a temporary file renamed into place).
-    pub fn write(&self, path: impl AsRef<Path>) -> io::Result<()> {
-        write_atomic(path.as_ref(), self.render().as_bytes())
-    }
-
-    /// Runs Graphviz's `dot -T<format>` on the drawing (`svg`, `png`, `pdf`, …) and returns its output.
-    ///
-    /// # Errors
-    /// When `dot` is not on the `PATH` (the message says to install Graphviz), or fails.
-    pub fn graphviz(&self, format: &str) -> io::Result<Vec<u8>> {
-        run_graphviz(&self.render(), format)
-    }
-
-    /// Renders the drawing to SVG with Graphviz's `dot` and writes it to `path`, atomically.
-    ///
-    /// # Errors
-    /// As [`graphviz`](Dot::graphviz), or when the file cannot be written.
-    pub fn write_svg(&self, path: impl AsRef<Path>) -> io::Result<()> {
-        write_atomic(path.as_ref(), &self.graphviz("svg")?)
     }
 }
 
@@ -161,6 +177,8 @@ struct Render<'d, 'a, T: Float> {
     graph: DiGraph<GraphNode<T>, GraphEdge>,
     groups: Vec<Group>,
     shown: Vec<bool>,
+    /// The drawn units whose backward rules produced gradients, in the order the reverse loop ran them.
+    order: Vec<String>,
     out: String,
 }
 
@@ -176,12 +194,58 @@ impl<'d, 'a, T: Float> Render<'d, 'a, T> {
                 shown[n.index()] = true;
             }
         }
-        Render {
+        let mut render = Render {
             dot,
             graph,
             groups: dot.tape.groups(),
             shown,
+            order: Vec::new(),
             out: String::new(),
+        };
+        render.order = render.backward_order();
+        render
+    }
+
+    /// See [`Render::order`].
+    fn backward_order(&self) -> Vec<String> {
+        let (Some(output), Some(_)) = (self.dot.output, self.dot.gradients) else {
+            return Vec::new();
+        };
+        let mut order: Vec<String> = Vec::new();
+        for id in visit_order(output) {
+            let n = &self.graph[NodeIndex::new(id)];
+            if self.shown[id] && !n.is_leaf() && n.requires_grad && self.gradient(id).is_some() {
+                let unit = self.unit(id);
+                if order.last() != Some(&unit) {
+                    order.push(unit);
+                }
+            }
+        }
+        order
+    }
+
+    /// The backward step at which an arrow's gradient appears: 0 for the seed, `p + 1` for a gradient produced
+    /// by the `p`-th unit of [`Render::order`].
+    fn reveal(&self, arrow: &Arrow<T>) -> usize {
+        arrow.producer.map_or(0, |id| {
+            let unit = self.unit(id);
+            1 + self.order.iter().position(|u| *u == unit).unwrap_or(0)
+        })
+    }
+
+    /// The unit whose rule the current [`step`](Dot::step) ran last (`None` at step 0 and when not stepping).
+    fn newest(&self) -> Option<&str> {
+        let k = self.dot.step?;
+        k.checked_sub(1)
+            .and_then(|p| self.order.get(p))
+            .map(String::as_str)
+    }
+
+    /// The extra attributes of a highlighted node.
+    fn highlight(&self, unit: &str) -> &'static str {
+        match self.newest() == Some(unit) {
+            true => ", style=filled, fillcolor=\"#ffe08a\"",
+            false => "",
         }
     }
 
@@ -192,10 +256,14 @@ impl<'d, 'a, T: Float> Render<'d, 'a, T> {
         self.out
             .push_str("  edge [fontname=\"Helvetica\", fontsize=11, arrowsize=0.7];\n");
         if self.dot.gradients.is_some() {
+            let step = match self.dot.step {
+                Some(k) => format!(" (backward step {k} of {})", self.order.len()),
+                None => String::new(),
+            };
             let _ = writeln!(
                 self.out,
                 "  labelloc=b; fontname=\"Helvetica\"; fontsize=11; \
-                 label=<forward value above each arrow, <font color=\"{GRADIENT_COLOUR}\">gradient</font> below>;"
+                 label=<forward value above each arrow, <font color=\"{GRADIENT_COLOUR}\">gradient</font> below{step}>;"
             );
         }
         self.nodes();
@@ -252,9 +320,13 @@ impl<'d, 'a, T: Float> Render<'d, 'a, T> {
                 self.members(None, false, 1);
                 for k in top {
                     let label = html(&self.groups[k].label);
+                    let fill = match self.newest() == Some(&format!("g{k}")) {
+                        true => "#ffe08a",
+                        false => "#eeeeee",
+                    };
                     let _ = writeln!(
                         self.out,
-                        "  g{k} [shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\", label=<{label}>];"
+                        "  g{k} [shape=box, style=\"rounded,filled\", fillcolor=\"{fill}\", label=<{label}>];"
                     );
                 }
             }
@@ -321,14 +393,16 @@ impl<'d, 'a, T: Float> Render<'d, 'a, T> {
                     _ => String::new(),
                 };
                 format!(
-                    "n{id} [shape=circle, width=0.5, margin=0.04, label=<{}>{xlabel}, tooltip={tooltip}]",
-                    html(&n.op.to_string())
+                    "n{id} [shape=circle, width=0.5, margin=0.04, label=<{}>{xlabel}, tooltip={tooltip}{}]",
+                    html(&n.op.to_string()),
+                    self.highlight(&format!("n{id}"))
                 )
             }
         }
     }
 
-    fn edges(&mut self) {
+    /// The arrows drawn: into each drawn node from its inputs, then the output's own arrow.
+    fn arrows(&self) -> Vec<Arrow<T>> {
         let mut arrows: Vec<Arrow<T>> = Vec::new();
         // A collapsed group gets one arrow per outside input, however many of its nodes use that input,
         // carrying the sum of their gradients.
@@ -355,36 +429,52 @@ impl<'d, 'a, T: Float> Render<'d, 'a, T> {
                     to,
                     source,
                     grad,
+                    producer: Some(id),
                 });
             }
         }
         if let Some(output) = self.dot.output {
-            let n = &self.graph[NodeIndex::new(output)];
-            let name = html(n.name.as_deref().unwrap_or(""));
-            let _ = writeln!(self.out, "  output [shape=plaintext, label=<{name}>];");
             arrows.push(Arrow {
                 from: self.unit(output),
                 to: "output".into(),
                 source: output,
                 grad: self.gradient(output).cloned(),
+                producer: None,
             });
         }
-        for Arrow {
-            from,
-            to,
-            source,
-            grad,
-        } in arrows
-        {
-            let fwd = html(&forward(&self.graph[NodeIndex::new(source)]));
-            let label = match grad {
-                Some(g) => format!(
-                    "<{fwd}<br/><font color=\"{GRADIENT_COLOUR}\">{}</font>>",
-                    html(&summary(&g))
-                ),
-                None => format!("<{fwd}>"),
+        arrows
+    }
+
+    fn edges(&mut self) {
+        if let Some(output) = self.dot.output {
+            let n = &self.graph[NodeIndex::new(output)];
+            let name = html(n.name.as_deref().unwrap_or(""));
+            let _ = writeln!(self.out, "  output [shape=plaintext, label=<{name}>];");
+        }
+        for arrow in self.arrows() {
+            let fwd = html(&forward(&self.graph[NodeIndex::new(arrow.source)]));
+            let reveal = self.reveal(&arrow);
+            let Arrow { from, to, grad, .. } = arrow;
+            let (label, style) = match (grad, self.dot.step) {
+                (Some(g), step) => {
+                    let g = html(&summary(&g));
+                    let (colour, g, style) = match step {
+                        Some(k) if reveal > k => ("transparent", g, ""),
+                        Some(k) if reveal == k => (
+                            GRADIENT_COLOUR,
+                            format!("<b>{g}</b>"),
+                            ", color=\"red\", penwidth=2",
+                        ),
+                        _ => (GRADIENT_COLOUR, g, ""),
+                    };
+                    (
+                        format!("<{fwd}<br/><font color=\"{colour}\">{g}</font>>"),
+                        style,
+                    )
+                }
+                (None, _) => (format!("<{fwd}>"), ""),
             };
-            let _ = writeln!(self.out, "  {from} -> {to} [label={label}];");
+            let _ = writeln!(self.out, "  {from} -> {to} [label={label}{style}];");
         }
     }
 
@@ -433,6 +523,8 @@ struct Arrow<T: Float> {
     to: String,
     source: usize,
     grad: Option<Value<T>>,
+    /// The node whose backward rule produced `grad`; `None` for the output's seed.
+    producer: Option<usize>,
 }
 
 /// `a + b` where either may be missing.
@@ -480,60 +572,4 @@ fn html(s: &str) -> String {
 /// A Graphviz double-quoted string.
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// Writes `bytes` to a temporary file next to `path`, then renames it into place, so that readers never see
-/// a half-written file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let context = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    let tmp = temp_path(path);
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written.map_err(context)
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Pipes `dot_text` through `dot -T<format>`.
-fn run_graphviz(dot_text: &str, format: &str) -> io::Result<Vec<u8>> {
-    let mut child = Command::new("dot")
-        .arg(format!("-T{format}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => io::Error::new(
-                e.kind(),
-                "Graphviz's `dot` command was not found on the PATH: install Graphviz \
-                 (e.g. `apt-get install graphviz`), or write DOT and render it elsewhere",
-            ),
-            _ => io::Error::new(e.kind(), format!("cannot run Graphviz's `dot`: {e}")),
-        })?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // Feed stdin from another thread so that a large output cannot fill its pipe and block both sides.
-    let (output, fed) = std::thread::scope(|s| {
-        let feeder = s.spawn(move || stdin.write_all(dot_text.as_bytes()));
-        let output = child.wait_with_output();
-        (
-            output,
-            feeder.join().expect("the stdin feeder does not panic"),
-        )
-    });
-    let output = output?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(io::Error::other(format!(
-            "Graphviz's `dot -T{format}` failed ({}): {}",
-            output.status,
-            stderr.trim()
-        )));
-    }
-    fed?;
-    Ok(output.stdout)
 }
