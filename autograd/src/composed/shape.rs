@@ -183,34 +183,22 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
             panic!("pad: {} pairs of widths for shape {shape:?}", widths.len());
         }
         let mut padded = self;
-        let mut outside = ArrayD::from_elem(shape, false);
         for (axis, &(before, after)) in widths.iter().enumerate() {
-            if before + after == 0 {
-                continue;
+            if before + after > 0 {
+                padded = padded.pad_with_zeros(axis, before, after);
             }
-            let zeros = |n: usize| {
-                let mut s = padded.shape();
-                s[axis] = n;
-                padded.constant_like(ArrayD::zeros(s))
-            };
-            padded = Var::concat(&[zeros(before), padded, zeros(after)], axis as isize);
-            let border = |n: usize| {
-                let mut s = outside.shape().to_vec();
-                s[axis] = n;
-                ArrayD::from_elem(s, true)
-            };
-            let (head, tail) = (border(before), border(after));
-            outside = ndarray::concatenate(
-                ndarray::Axis(axis),
-                &[head.view(), outside.view(), tail.view()],
-            )
-            .expect("the pieces agree");
         }
         if value == T::zero() {
-            padded
-        } else {
-            padded.masked_fill(outside, value)
+            return padded;
         }
+        let mut border = ArrayD::from_elem(padded.shape(), true);
+        let inside = widths
+            .iter()
+            .zip(&shape)
+            .map(|(&(before, _), &len)| ndarray::SliceInfoElem::from(before..before + len))
+            .collect::<Vec<_>>();
+        border.slice_mut(inside.as_slice()).fill(false);
+        padded.masked_fill(border, value)
     }
 
     /// The value repeated `reps[k]` times along axis `k` (`numpy.tile`, PyTorch's `x.repeat(reps)`); with fewer

@@ -303,6 +303,21 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
         self * self.constant_like(keep) + src.apply(Op::SliceScatter(scatter))
     }
 
+    /// The value with `before` and `after` zeros added along `axis` (a slice scatter into zeros: its gradient
+    /// is a slice, a view on the eager backend).
+    #[track_caller]
+    pub(crate) fn pad_with_zeros(self, axis: usize, before: usize, after: usize) -> Self {
+        let mut shape = self.shape();
+        let len = shape[axis];
+        shape[axis] = before + len + after;
+        let slice = Slice::new("pad", &shape, axis as isize, before, before + len, 1);
+        let scatter = SliceScatter {
+            slice,
+            len: shape[axis] as u32,
+        };
+        self.apply(Op::SliceScatter(scatter))
+    }
+
     /// The operands joined along `axis` (negative counts from the end), as `torch.cat`; the other axes must
     /// agree.
     ///

@@ -207,14 +207,10 @@ unary_ops! {
         fn(|x| x / c) grad(|x, y, g| g / c);
 }
 
-/// The logistic function, computed without overflow on either side.
+/// The logistic function `1 / (1 + e⁻ˣ)`, branch-free so that it vectorises. It cannot overflow into a wrong
+/// value: for very negative `x`, `e⁻ˣ` is `∞` and the result `1/∞ = 0`.
 fn logistic<T: Float>(x: T) -> T {
-    if x >= T::zero() {
-        (T::one() + (-x).exp()).recip()
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
+    (T::one() + (-x).exp()).recip()
 }
 
 /// `+c` or `-c`, as the lecture labels adding a number.
