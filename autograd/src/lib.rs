@@ -62,9 +62,9 @@ pub use kernels::matmul_parallel;
 /// The `ndarray` this crate is built on, so that users need not pin the same version themselves.
 pub use ndarray;
 pub use ops::{
-    Binary, BroadcastTo, Concat, CumSum, Custom, CustomOp, ErasedOp, Gather, IndexMap, InputGrads,
-    IntoVar, Mask, MatMul, MaxAxis, Op, Permute, Reshape, ScatterAdd, ScatterRows, Slice,
-    SliceScatter, SumAxis, SumTo, TakeRows, Tangent, Unary, Where,
+    Binary, BroadcastTo, Concat, CumSum, Custom, CustomOp, ErasedOp, Fold, Gather, IndexMap,
+    InputGrads, IntoVar, Mask, MatMul, MaxAxis, Op, Permute, Reshape, ScatterAdd, ScatterRows,
+    Slice, SliceScatter, SumAxis, SumTo, TakeRows, Tangent, Unary, Unfold, Where, Window,
 };
 pub use petgraph;
 pub use tape::{IntoValue, Tape};

@@ -11,6 +11,7 @@
 //! | `slice.rs` | ranges along an axis, their scatter into zeros, and concatenation |
 //! | `index.rs` | rows by index and their scatter |
 //! | `gather.rs` | elements by an index array along any axis, and their scatter-add |
+//! | `window.rs` | sliding windows of images as columns (im2col) and back (col2im) |
 //! | `select.rs` | comparisons (boolean masks) and `where_` |
 //! | `linalg.rs` | the matrix product |
 //! | `custom.rs` | user-defined ops ([`CustomOp`]) |
@@ -51,6 +52,7 @@ mod scan;
 mod select;
 mod slice;
 mod unary;
+mod window;
 
 use std::fmt;
 
@@ -68,6 +70,7 @@ pub use scan::CumSum;
 pub use select::{IntoVar, Mask, Where};
 pub use slice::{Concat, Slice, SliceScatter};
 pub use unary::Unary;
+pub use window::{Fold, Unfold, Window};
 
 use crate::{Backend, Float, Operand, Value, Var};
 
@@ -232,6 +235,10 @@ pub enum Op<T: Float> {
     Gather(Gather),
     /// Elements added into zeros at an index array's positions (the adjoint of `Gather`).
     ScatterAdd(ScatterAdd),
+    /// Image windows as columns (im2col).
+    Unfold(Unfold),
+    /// Columns added back into images (col2im, the adjoint of `Unfold`).
+    Fold(Fold),
     /// Rows at indices along axis 0.
     TakeRows(TakeRows),
     /// Rows added into a zero tensor at indices (the adjoint of `TakeRows`).
@@ -259,6 +266,8 @@ primitives! {
     Concat(Concat),
     Gather(Gather),
     ScatterAdd(ScatterAdd),
+    Unfold(Unfold),
+    Fold(Fold),
     TakeRows(TakeRows),
     ScatterRows(ScatterRows),
     Where(Where),

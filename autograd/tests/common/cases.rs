@@ -159,6 +159,11 @@ pub fn table() -> Vec<Case> {
         "narrow_squeeze": |v| { let y = v[0].narrow(0, 1, 1).squeeze(0).unsqueeze(-1); y * y.exp() }, |r| vec![vec![normal(r, &[3, 4])]];
         "flatten_tile": |v| { let y = v[0].flatten(1, -1).tile(&[2, 1]); (y * y.exp()).sum() + v[0].tile(&[2]).square().sum() }, |r| vec![vec![normal(r, &[2, 3, 2])]];
         "pad": |v| { let y = v[0].pad(&[(1, 0), (2, 1)], 0.5); y * y.exp() }, |r| vec![vec![normal(r, &[2, 3])]];
+        // Convolution and pooling (im2col).
+        "unfold_fold": |v| { let c = v[0].unfold2d((2, 2), (1, 1)); (c * c.tanh()).sum() + c.fold2d((3, 4), (2, 2), (1, 1)).tanh().square().sum() }, |r| vec![vec![normal(r, &[2, 2, 3, 4])]];
+        "conv2d": |v| v[0].conv2d(v[1], Some(v[2]), (2, 1), (1, 2)).tanh(), |r| vec![vec![normal(r, &[2, 3, 5, 4]), normal(r, &[2, 3, 3, 2]), normal(r, &[2])]];
+        "max_pool2d": |v| v[0].max_pool2d((2, 2), (2, 1), (1, 0)).square(), |r| vec![vec![distinct(r, &[1, 2, 4, 5], 0.1)]];
+        "avg_pool2d": |v| v[0].avg_pool2d((3, 2), (1, 2), (1, 1)).square(), |r| vec![vec![normal(r, &[2, 1, 4, 4])]];
         // Indexing and selection.
         "gather": |v| { let y = v[0].gather(1, &ndarray::array![[2, 0, 2], [1, 1, 0], [3, 3, 3]]); y * y }, |r| vec![vec![normal(r, &[3, 4])]];
         "scatter_add": |v| { let y = v[0].scatter_add(0, &ndarray::array![[1, 0], [1, 2]], v[1]); y * y.exp() }, |r| vec![vec![normal(r, &[3, 2]), normal(r, &[2, 2])]];
