@@ -151,3 +151,36 @@ fn the_lecture_graphs_are_recorded_node_for_node() {
     assert_eq!(built.columns, [0, 10, 6, 5, 2]); // the columns of -, exp, + and /
     assert_eq!(built.output.backward().scalar(built.inputs[0].1), 0.25);
 }
+
+/// Formulas nested or long enough to exhaust the stack are refused with an error at a column, not a crash.
+#[test]
+fn formulas_too_deep_or_too_long_are_errors() {
+    use backprop::expr::{MAX_DEPTH, MAX_TOKENS};
+    let deep = format!("{}x{}", "(".repeat(900), ")".repeat(900));
+    let e = error(&deep);
+    assert!(
+        e.message
+            .contains(&format!("nests deeper than {MAX_DEPTH} levels")),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.column, MAX_DEPTH + 1, "the first `(` past the limit");
+    let signs = format!("{}x", "-".repeat(500));
+    assert!(error(&signs).message.contains("nests deeper"));
+    let long = vec!["x"; 100_000].join("+");
+    let e = error(&long);
+    assert!(
+        e.message
+            .contains(&format!("longer than {MAX_TOKENS} tokens")),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.column, MAX_TOKENS + 1);
+    // Just inside both limits, the formula is read.
+    let nested = format!(
+        "{}x{}",
+        "(".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
+    assert_eq!(read(&nested), "x");
+}

@@ -21,7 +21,7 @@ mod parse;
 use std::fmt;
 
 pub use eval::{build, constant, Built};
-pub use parse::parse;
+pub use parse::{parse, MAX_DEPTH, MAX_TOKENS};
 
 /// The functions a formula may call, with their number of arguments and what they do.
 pub const FUNCTIONS: &[(&str, usize, &str)] = &[

@@ -93,7 +93,17 @@ fn tokens(source: &str) -> Result<Vec<(Token, usize)>, ExprError> {
 /// At the column of the first token that does not fit the grammar.
 pub fn parse(source: &str) -> Result<Formula, ExprError> {
     let tokens = tokens(source)?;
-    let mut p = Parser { tokens, at: 0 };
+    if let Some(&(_, column)) = tokens.get(MAX_TOKENS) {
+        return Err(ExprError::new(
+            column,
+            format!("the formula is longer than {MAX_TOKENS} tokens"),
+        ));
+    }
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+    };
     let name = match (&p.tokens[0].0, p.tokens.get(1).map(|t| &t.0)) {
         (Token::Name(name), Some(Token::Symbol('='))) => {
             let name = name.clone();
@@ -115,9 +125,18 @@ pub fn parse(source: &str) -> Result<Formula, ExprError> {
     }
 }
 
+/// The most tokens a formula may have: far more than a slide holds, few enough that the recursive evaluation
+/// and drawing of the longest chain stay well within a thread's stack.
+pub const MAX_TOKENS: usize = 2_000;
+
+/// The deepest nesting of parentheses, calls, signs and powers.
+pub const MAX_DEPTH: usize = 200;
+
 struct Parser {
     tokens: Vec<(Token, usize)>,
     at: usize,
+    /// How many `unary` levels are open: every nesting passes through `unary`.
+    depth: usize,
 }
 
 impl Parser {
@@ -172,13 +191,19 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, ExprError> {
-        match self.eat('-') {
-            Some(column) => Ok(Expr {
-                kind: Kind::Neg(Box::new(self.unary()?)),
+        if self.depth == MAX_DEPTH {
+            return Err(self.error(format!("the formula nests deeper than {MAX_DEPTH} levels")));
+        }
+        self.depth += 1;
+        let expr = match self.eat('-') {
+            Some(column) => self.unary().map(|inner| Expr {
+                kind: Kind::Neg(Box::new(inner)),
                 column,
             }),
             None => self.power(),
-        }
+        };
+        self.depth -= 1;
+        expr
     }
 
     fn power(&mut self) -> Result<Expr, ExprError> {
