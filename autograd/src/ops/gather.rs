@@ -89,15 +89,7 @@ impl<T: Float> Primitive<T> for Gather {
         smallvec![Some(g.apply(Op::ScatterAdd(scatter)))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::Gather(self.clone())))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "gather(axis {})", self.axis)
@@ -145,15 +137,7 @@ impl<T: Float> Primitive<T> for ScatterAdd {
         smallvec![Some(g.apply(Op::Gather(gather)))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::ScatterAdd(self.clone())))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "scatter_add(axis {})", self.axis)

@@ -38,15 +38,7 @@ impl<T: Float> Primitive<T> for TakeRows {
         smallvec![Some(g.apply(Op::ScatterRows(ScatterRows { rows, index })))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::TakeRows(self.clone())))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("take_rows")
@@ -98,15 +90,7 @@ impl<T: Float> Primitive<T> for ScatterRows {
         smallvec![Some(g.apply(Op::TakeRows(TakeRows { index })))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::ScatterRows(self.clone())))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("scatter_rows")

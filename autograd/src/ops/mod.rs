@@ -30,7 +30,8 @@
 //!    scalar function and derivative; the variant, the kernel loop, both rules and the `Var` method are
 //!    generated. Any other op is a struct in its family's file implementing `Primitive` (kind, forward,
 //!    backward rule, forward-mode rule, label) with its `Var` method beside it, plus one line in the
-//!    `primitives!` list below. A linear op's forward-mode rule is the op applied to the tangent. An op whose
+//!    `primitives!` list below. A linear op's forward-mode rule is the op applied to the tangent: write
+//!    `linear_jvp!();` in its impl. An op whose
 //!    backward needs a new operation brings that operation as a primitive too, so second order keeps working.
 //! 2. **The kernel**, if the forward needs more than ndarray offers: a function in `kernels/`, taking closures
 //!    and the op's name, never an op type.
@@ -40,6 +41,22 @@
 //! 4. **The size budget.** `tests/memory_tape.rs` asserts a recorded scalar node stays under 100 bytes: an
 //!    op's payload must keep [`Op`] at 32 bytes (share lists and arrays through `Rc`).
 //! 5. **The docs.** The README's op table, with the PyTorch equivalent.
+
+/// The forward-mode rule of a linear op (one input): the op itself applied to the input's tangent. Written as
+/// `linear_jvp!();` inside the op's `Primitive` impl, beside its backward rule.
+macro_rules! linear_jvp {
+    () => {
+        /// Linear: the op applied to the tangent.
+        fn jvp<'a, B: Backend<T>>(
+            &self,
+            _x: &[Var<'a, T, B>],
+            _y: Var<'a, T, B>,
+            dx: &[Option<Var<'a, T, B>>],
+        ) -> Option<Var<'a, T, B>> {
+            Some(dx[0]?.apply(Op::from(Clone::clone(self))))
+        }
+    };
+}
 
 mod binary;
 mod custom;
@@ -187,6 +204,14 @@ macro_rules! primitives {
                 [$(<$ty as Primitive<T>>::KINDS),*].concat()
             }
         }
+
+        $(
+            impl<T: Float> From<$ty> for Op<T> {
+                fn from(op: $ty) -> Self {
+                    Op::$variant(op)
+                }
+            }
+        )*
 
         /// The op's short label, as drawn in graph pictures: `+`, `×`, `exp`, `1/x`, `matmul`, …
         impl<T: Float> fmt::Display for Op<T> {

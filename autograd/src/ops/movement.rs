@@ -51,15 +51,7 @@ impl<T: Float> Primitive<T> for Reshape {
         smallvec![Some(g.reshape(&x[0].shape()))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::Reshape(self.clone())))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "reshape{:?}", self.shape)
@@ -124,15 +116,7 @@ impl<T: Float> Primitive<T> for Permute {
         smallvec![Some(g.permute(&inverse))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::Permute(self.clone())))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "permute{:?}", self.axes)
@@ -181,15 +165,7 @@ impl<T: Float> Primitive<T> for BroadcastTo {
         smallvec![Some(g.sum_to(&x[0].shape()))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::BroadcastTo(self.clone())))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "broadcast{:?}", self.shape)

@@ -41,15 +41,7 @@ impl<T: Float> Primitive<T> for SumTo {
         smallvec![Some(g.broadcast_to(&x[0].shape()))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::SumTo(self.clone())))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.shape.len() {
@@ -92,15 +84,7 @@ impl<T: Float> Primitive<T> for SumAxis {
         smallvec![Some(spread(g, x[0], self.axis, self.keepdims))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::SumAxis(*self)))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sum(axis {})", self.axis)

@@ -53,15 +53,7 @@ impl<T: Float> Primitive<T> for CumSum {
         smallvec![Some(g.apply(Op::CumSum(backwards)))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::CumSum(*self)))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let direction = if self.reverse { ", reversed" } else { "" };

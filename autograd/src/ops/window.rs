@@ -120,15 +120,7 @@ impl<T: Float> Primitive<T> for Unfold {
         smallvec![Some(g.apply(Op::Fold(fold)))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::Unfold(*self)))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let w = self.window;
@@ -191,15 +183,7 @@ impl<T: Float> Primitive<T> for Fold {
         })))]
     }
 
-    /// Linear: the op applied to the tangent.
-    fn jvp<'a, B: Backend<T>>(
-        &self,
-        _x: &[Var<'a, T, B>],
-        _y: Var<'a, T, B>,
-        dx: &[Option<Var<'a, T, B>>],
-    ) -> Option<Var<'a, T, B>> {
-        Some(dx[0]?.apply(Op::Fold(*self)))
-    }
+    linear_jvp!();
 
     fn label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let w = self.window;
