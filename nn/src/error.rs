@@ -1,10 +1,12 @@
-//! [`NpzError`]: everything that can go wrong saving or loading parameters, naming the file and the array.
+//! [`NpzError`]: everything that can go wrong saving or loading parameters (`.npz` or `.safetensors`), naming
+//! the file and the array.
 
 use std::io;
 use std::path::PathBuf;
 
-/// A failure to save or load a `.npz` parameter file. Every variant names the file; those about one array
-/// name the array too.
+/// A failure to save or load a parameter file, `.npz` or `.safetensors` (the name is older than the second
+/// format). Every variant names the file; those about one array name the array too. The variants about names,
+/// shapes and dtypes serve both formats; the others say which format they are about.
 #[derive(Debug, thiserror::Error)]
 pub enum NpzError {
     /// The file could not be opened, created, written or renamed (including: it does not exist).
@@ -59,7 +61,8 @@ pub enum NpzError {
         /// The array's name.
         name: String,
     },
-    /// An array has another element type (e.g. `<f8` where `<f4` was expected).
+    /// An array has another element type (e.g. `<f8` where `<f4` was expected in a `.npz` file, `F64` where
+    /// `F32` was expected in a `.safetensors` file).
     #[error("{}: array '{name}' has dtype '{found}', expected '{expected}'", path.display())]
     Dtype {
         /// The file.
@@ -104,5 +107,43 @@ pub enum NpzError {
         found: u64,
         /// The bytes the header's shape and dtype need.
         expected: u64,
+    },
+    /// A `.safetensors` file is malformed as a whole: too short for its header's length, a header length past
+    /// its end, a header that is not UTF-8 JSON of the format's form, or data that its arrays do not cover
+    /// exactly.
+    #[error("{}: not a valid .safetensors file: {reason}", path.display())]
+    NotSafetensors {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// One array's entry in a `.safetensors` header is malformed: data offsets that overlap another array's,
+    /// leave a gap, run backwards or past the end of the file, or that do not hold the bytes its dtype and
+    /// shape need; a shape too large for memory; a name listed twice.
+    #[error("{}: array '{name}' has a corrupt .safetensors header entry: {reason}", path.display())]
+    SafetensorsEntry {
+        /// The file.
+        path: PathBuf,
+        /// The array's name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An array is named `__metadata__`, the key a `.safetensors` header reserves for its metadata, so it
+    /// cannot be saved in that format.
+    #[error("{}: array '{name}' cannot be saved in a .safetensors file: the format reserves that name for its metadata", path.display())]
+    ReservedName {
+        /// The file.
+        path: PathBuf,
+        /// The array's name.
+        name: String,
+    },
+    /// [`Params::save`](crate::Params::save) or [`Params::load_into`](crate::Params::load_into) was given a
+    /// path whose extension names neither format.
+    #[error("{}: unknown parameters file format: the name must end in .npz or .safetensors", path.display())]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
     },
 }

@@ -4,9 +4,9 @@
 mod common;
 
 use common::npz_files::{entry_bytes, f64_bytes, npy, temp_dir, write_zip};
+use common::python::{array_hex, python_with, run};
 
 use std::fs;
-use std::process::Command;
 
 use ndarray::{arr1, Array2, ArrayD, IxDyn, ShapeBuilder};
 use nn::{NpzError, Params, TwoLayerNet};
@@ -109,56 +109,99 @@ fn headers_are_byte_for_byte_what_numpy_save_writes() {
     assert_eq!(first, net.params["W1"][[0, 0]]);
 }
 
+/// NumPy reads the saved file with the same names, dtypes, shapes and exact values. Without NumPy it skips,
+/// but fails under `CI` (see `common::python`).
 #[test]
-fn numpy_reads_the_saved_file_when_it_is_installed() {
-    let has_numpy = Command::new("python3")
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_numpy {
-        eprintln!("skipped: python3 with numpy is not available");
+fn numpy_reads_the_saved_file_exactly() {
+    let Some(python) = python_with(&["numpy"]) else {
         return;
-    }
+    };
     let dir = temp_dir();
     let net = TwoLayerNet::<f32>::new_seeded(6, 4, 3, 0.1, 5);
     let path = dir.path().join("for_numpy.npz");
     net.params.save_npz(&path).unwrap();
+    let f64s: Params<f64> = [
+        (
+            "scalar",
+            ArrayD::from_elem(IxDyn(&[]), -std::f64::consts::E),
+        ),
+        ("empty", ArrayD::zeros(IxDyn(&[0, 3]))),
+        (
+            "special",
+            arr1(&[f64::INFINITY, -0.0, f64::MIN_POSITIVE, f64::NAN]).into_dyn(),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let path64 = dir.path().join("for_numpy64.npz");
+    f64s.save_npz(&path64).unwrap();
     let script = "import sys, numpy\n\
-                  p = numpy.load(sys.argv[1])\n\
-                  for k in p.files:\n    a = p[k]\n    print(k, a.dtype.str, list(a.shape), repr(float(a.astype('f8').sum())))";
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let expected: Vec<String> = net
+                  for f in sys.argv[1:]:\n    p = numpy.load(f)\n    for k in p.files:\n        a = p[k]\n        \
+                  print(k, a.dtype.str, list(a.shape), a.astype(a.dtype.newbyteorder('<')).tobytes('C').hex())";
+    let got = run(&python, script, &[path.as_os_str(), path64.as_os_str()]);
+    let mut expected: Vec<String> = net
         .params
         .iter()
         .map(|(k, a)| {
             format!(
-                "{k} <f4 {:?} {:?}",
+                "{k} <f4 {:?} {}",
                 a.shape(),
-                a.iter().map(|&v| f64::from(v)).sum::<f64>()
+                array_hex(a, |v| v.to_le_bytes().to_vec())
             )
         })
         .collect();
-    let got: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    assert_eq!(got.len(), expected.len());
-    for (g, e) in got.iter().zip(&expected) {
-        let (g_head, g_sum) = g.rsplit_once(' ').unwrap();
-        let (e_head, e_sum) = e.rsplit_once(' ').unwrap();
-        assert_eq!(g_head, e_head);
-        let (g_sum, e_sum): (f64, f64) = (g_sum.parse().unwrap(), e_sum.parse().unwrap());
-        assert!((g_sum - e_sum).abs() < 1e-9, "{g} vs {e}");
+    expected.extend(f64s.iter().map(|(k, a)| {
+        format!(
+            "{k} <f8 {:?} {}",
+            a.shape(),
+            array_hex(a, |v| v.to_le_bytes().to_vec())
+        )
+    }));
+    assert_eq!(got.lines().collect::<Vec<_>>(), expected);
+}
+
+/// A file NumPy writes (`numpy.savez` and `numpy.savez_compressed`, C and Fortran order) loads with exact
+/// values. Without NumPy it skips, but fails under `CI`.
+#[test]
+fn a_file_numpy_writes_loads_exactly() {
+    let Some(python) = python_with(&["numpy"]) else {
+        return;
+    };
+    let dir = temp_dir();
+    let (stored, compressed) = (
+        dir.path().join("savez.npz"),
+        dir.path().join("compressed.npz"),
+    );
+    let script = "import sys, numpy\n\
+                  rng = numpy.random.default_rng(7)\n\
+                  a = {'W1': rng.standard_normal((5, 3)), 'b1': rng.standard_normal(3), \
+                       'F': numpy.asfortranarray(rng.standard_normal((2, 4))), 's': numpy.array(numpy.pi)}\n\
+                  numpy.savez(sys.argv[1], **a)\n\
+                  numpy.savez_compressed(sys.argv[2], **a)\n\
+                  for k, v in a.items():\n    print(k, list(v.shape), v.astype('<f8').tobytes('C').hex())";
+    let printed = run(
+        &python,
+        script,
+        &[stored.as_os_str(), compressed.as_os_str()],
+    );
+    for path in [&stored, &compressed] {
+        let loaded = Params::<f64>::load_npz(path).unwrap();
+        let got: Vec<String> = loaded
+            .iter()
+            .map(|(k, a)| {
+                format!(
+                    "{k} {:?} {}",
+                    a.shape(),
+                    array_hex(a, |v| v.to_le_bytes().to_vec())
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            printed.lines().collect::<Vec<_>>(),
+            "{}",
+            path.display()
+        );
     }
 }
 

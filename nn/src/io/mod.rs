@@ -17,6 +17,14 @@
 //! reading them. [`AnyParams`] reads a file in the dtype it has (`f32` or `f64`); the `from_npz_bytes`
 //! functions read an archive held in memory.
 //!
+//! Parameters save as `.safetensors` too ([`Params::save_safetensors`]), the format of Hugging Face's
+//! libraries and of candle, which Python reads with `safetensors.numpy.load_file("params.safetensors")`: dtype
+//! `F32` or `F64`, C order, little-endian, the arrays in the parameters' order (which loading restores). Loading
+//! checks the file with the format's reference reader (the `safetensors` crate) and trusts no size in it: the
+//! offsets must tile the data exactly and each array must hold exactly the bytes its dtype and shape need, so
+//! memory is only allocated for bytes the file has. [`Params::save`] and [`Params::load_into`] pick the format
+//! by the file's extension.
+//!
 //! ```
 //! use nn::TwoLayerNet;
 //!
@@ -32,6 +40,7 @@
 
 mod atomic;
 mod npy;
+mod safetensors;
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, Write};
@@ -46,7 +55,69 @@ use npy::{encode_npy, read_data, read_header, Header, Problem};
 pub use atomic::{write_atomically, TEMP_PREFIX};
 pub use npy::NpyFloat;
 
+/// The formats of a parameters file, by extension.
+enum Format {
+    Npz,
+    Safetensors,
+}
+
+impl Format {
+    /// The format that `path`'s extension names (`.npz` or `.safetensors`, in any case).
+    fn of(path: &Path) -> Result<Format, NpzError> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("npz") => Ok(Format::Npz),
+            Some(e) if e.eq_ignore_ascii_case("safetensors") => Ok(Format::Safetensors),
+            _ => Err(NpzError::UnknownFormat {
+                path: path.to_owned(),
+            }),
+        }
+    }
+}
+
 impl<T: NpyFloat> Params<T> {
+    /// Writes the arrays to `path` in the format its extension names: [`save_npz`](Params::save_npz) for
+    /// `.npz`, [`save_safetensors`](Params::save_safetensors) for `.safetensors`. Any other extension is an
+    /// error naming the path, and nothing is written.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let params = nn::TwoLayerNet::<f32>::new_seeded(3, 2, 2, 0.1, 1).params;
+    /// params.save(dir.path().join("p.safetensors")).unwrap();
+    /// params.save(dir.path().join("p.npz")).unwrap();
+    /// let err = params.save(dir.path().join("p.csv")).unwrap_err();
+    /// assert!(err.to_string().ends_with("p.csv: unknown parameters file format: the name must end in .npz or .safetensors"));
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), NpzError> {
+        let path = path.as_ref();
+        match Format::of(path)? {
+            Format::Npz => self.save_npz(path),
+            Format::Safetensors => self.save_safetensors(path),
+        }
+    }
+
+    /// Replaces these arrays with the same-named ones from the file at `path`, in the format its extension
+    /// names: [`load_npz_into`](Params::load_npz_into) for `.npz`,
+    /// [`load_safetensors_into`](Params::load_safetensors_into) for `.safetensors`. Any other extension is an
+    /// error naming the path; on any error nothing is changed.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("trained.safetensors");
+    /// let trained = nn::TwoLayerNet::<f64>::new_seeded(3, 2, 2, 0.1, 1).params;
+    /// trained.save(&path).unwrap();
+    /// let mut params = nn::TwoLayerNet::<f64>::new_seeded(3, 2, 2, 0.1, 2).params;
+    /// params.load_into(&path).unwrap();
+    /// assert_eq!(params, trained);
+    /// assert!(params.load_into(dir.path().join("trained.bin")).is_err());
+    /// ```
+    pub fn load_into(&mut self, path: impl AsRef<Path>) -> Result<(), NpzError> {
+        let path = path.as_ref();
+        match Format::of(path)? {
+            Format::Npz => self.load_npz_into(path),
+            Format::Safetensors => self.load_safetensors_into(path),
+        }
+    }
+
     /// Writes the arrays to `path` as a `.npz` archive, atomically (see [`write_atomically`]): into a
     /// temporary file next to it, then renamed over it. On error the target is untouched and the temporary
     /// file removed.
@@ -128,7 +199,8 @@ impl<T: NpyFloat> Params<T> {
     }
 }
 
-/// The parameters of a `.npz` file in the element type the file has: `<f4` arrays as `f32`, `<f8` as `f64`.
+/// The parameters of a `.npz` or `.safetensors` file in the element type the file has: `<f4` (`F32`) arrays as
+/// `f32`, `<f8` (`F64`) as `f64`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnyParams {
     /// Every array is `<f4`.

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod npz_files;
+pub mod python;
+pub mod safetensors_files;
 
 use ndarray::{Array2, ArrayD, ArrayViewD};
 use nn::Labels;
