@@ -9,6 +9,7 @@
 mod elementwise;
 mod matmul;
 mod reduce;
+mod window;
 
 pub(crate) use elementwise::{add_assign, map, same_shape, select, zip, zip_to};
 pub use matmul::matmul;
@@ -16,3 +17,4 @@ pub(crate) use matmul::matmul_dyn;
 #[cfg(feature = "rayon")]
 pub use matmul::matmul_parallel;
 pub(crate) use reduce::{max_axis, sum_axis, sum_to, tie_shares};
+pub(crate) use window::{col2im, im2col, Windows};

@@ -7,11 +7,11 @@
 
 use std::fmt;
 
-use ndarray::{s, Array3, ArrayD, Ix3, Ix4};
+use ndarray::ArrayD;
 use smallvec::smallvec;
 
 use super::{InputGrads, Op, Primitive};
-use crate::{Backend, Float, Operand, Value, Var};
+use crate::{kernels, Backend, Float, Operand, Value, Var};
 
 /// The window of an [`Unfold`] or [`Fold`]: its size and its stride.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,25 +44,14 @@ impl Window {
         }
     }
 
-    /// Calls `f(column row, image row range, column position range)` for every window row of every channel:
-    /// the image elements `[c, oh·sh + i, j + ow·sw]` for all `ow` are column entries `[c·kh·kw + i·kw + j,
-    /// oh·ow_count + ow]`.
-    fn each(
-        &self,
-        channels: usize,
-        (oh, ow): (usize, usize),
-        mut f: impl FnMut(usize, usize, usize, usize, usize),
-    ) {
-        let (kh, kw, sh) = (self.kh as usize, self.kw as usize, self.sh as usize);
-        for c in 0..channels {
-            for i in 0..kh {
-                for j in 0..kw {
-                    let row = (c * kh + i) * kw + j;
-                    for y in 0..oh {
-                        f(row, c, y * sh + i, j, y * ow);
-                    }
-                }
-            }
+    /// The geometry of these windows over `[N, C, H, W]` images of `image`'s sizes.
+    #[track_caller]
+    fn over(&self, op: &str, image: (usize, usize, usize, usize)) -> kernels::Windows {
+        kernels::Windows {
+            image,
+            kernel: (self.kh as usize, self.kw as usize),
+            stride: (self.sh as usize, self.sw as usize),
+            out: self.positions(op, image.2, image.3),
         }
     }
 }
@@ -79,28 +68,28 @@ impl<T: Float> Primitive<T> for Unfold {
 
     #[track_caller]
     fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
-        let image = x[0].with_view(|v| v.to_owned().into_dimensionality::<Ix4>().ok());
-        let Some(image) = image else {
-            panic!(
-                "unfold: expected [N, C, H, W], got shape {:?}",
-                x[0].shape()
+        x[0].with_view(|image| {
+            let &[n, c, h, w] = image.shape() else {
+                panic!(
+                    "unfold: expected [N, C, H, W], got shape {:?}",
+                    image.shape()
+                )
+            };
+            let windows = self.window.over("unfold", (n, c, h, w));
+            let (oh, ow) = windows.out;
+            let (kh, kw) = windows.kernel;
+            let image = image.as_standard_layout();
+            let mut cols = vec![T::zero(); windows.columns_len()];
+            kernels::im2col(
+                image.as_slice().expect("standard layout"),
+                &mut cols,
+                &windows,
+            );
+            let shape = vec![n, c * kh * kw, oh * ow];
+            Value::from_array(
+                ArrayD::from_shape_vec(shape, cols).expect("N·C·kh·kw·OH·OW elements"),
             )
-        };
-        let (n, c, h, w) = image.dim();
-        let (oh, ow) = self.window.positions("unfold", h, w);
-        let (kh, kw, sw) = (
-            self.window.kh as usize,
-            self.window.kw as usize,
-            self.window.sw as isize,
-        );
-        let mut out = Array3::<T>::zeros((n, c * kh * kw, oh * ow));
-        for b in 0..n {
-            self.window.each(c, (oh, ow), |row, ch, y, j, at| {
-                let source = image.slice(s![b, ch, y, j..j + (ow - 1) * sw as usize + 1;sw]);
-                out.slice_mut(s![b, row, at..at + ow]).assign(&source);
-            });
-        }
-        Value::from_array(out.into_dyn())
+        })
     }
 
     /// Each column entry's gradient goes back to the pixel it came from; overlaps add up.
@@ -144,31 +133,33 @@ impl<T: Float> Primitive<T> for Fold {
     #[track_caller]
     fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
         let (h, w) = (self.height as usize, self.width as usize);
-        let (kh, kw, sw) = (
-            self.window.kh as usize,
-            self.window.kw as usize,
-            self.window.sw as isize,
-        );
-        let (oh, ow) = self.window.positions("fold", h, w);
-        let cols = x[0].with_view(|v| v.to_owned().into_dimensionality::<Ix3>().ok());
-        let Some(cols) = cols.filter(|c| c.dim().1 % (kh * kw) == 0 && c.dim().2 == oh * ow) else {
-            panic!(
-                "fold: columns of shape {:?} do not fit {kh}×{kw} windows over {h}×{w}",
-                x[0].shape()
+        let (kh, kw) = (self.window.kh as usize, self.window.kw as usize);
+        x[0].with_view(|cols| {
+            let fits = |oh: usize, ow: usize| match cols.shape() {
+                &[n, rows, positions] if rows % (kh * kw) == 0 && positions == oh * ow => {
+                    Some((n, rows / (kh * kw)))
+                }
+                _ => None,
+            };
+            let (oh, ow) = self.window.positions("fold", h, w);
+            let Some((n, c)) = fits(oh, ow) else {
+                panic!(
+                    "fold: columns of shape {:?} do not fit {kh}×{kw} windows over {h}×{w}",
+                    cols.shape()
+                )
+            };
+            let windows = self.window.over("fold", (n, c, h, w));
+            let cols = cols.as_standard_layout();
+            let mut image = vec![T::zero(); n * c * h * w];
+            kernels::col2im(
+                cols.as_slice().expect("standard layout"),
+                &mut image,
+                &windows,
+            );
+            Value::from_array(
+                ArrayD::from_shape_vec(vec![n, c, h, w], image).expect("N·C·H·W elements"),
             )
-        };
-        let (n, rows, _) = cols.dim();
-        let c = rows / (kh * kw);
-        let mut out = ArrayD::<T>::zeros(vec![n, c, h, w]);
-        let mut image = out.view_mut().into_dimensionality::<Ix4>().expect("4-D");
-        for b in 0..n {
-            self.window.each(c, (oh, ow), |row, ch, y, j, at| {
-                let mut target =
-                    image.slice_mut(s![b, ch, y, j..j + (ow - 1) * sw as usize + 1;sw]);
-                target += &cols.slice(s![b, row, at..at + ow]);
-            });
-        }
-        Value::from_array(out)
+        })
     }
 
     fn vjp<'a, B: Backend<T>>(

@@ -1,0 +1,73 @@
+//! im2col and col2im on contiguous buffers: the loops behind `Unfold` and `Fold`, one slice copy (or a strided
+//! gather) per window row instead of one ndarray slice per row.
+
+/// The geometry of sliding windows over `[N, C, H, W]` images: sizes, kernel, stride and output positions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Windows {
+    /// Images, channels, height, width.
+    pub image: (usize, usize, usize, usize),
+    /// Kernel height and width.
+    pub kernel: (usize, usize),
+    /// Stride along rows and columns.
+    pub stride: (usize, usize),
+    /// Window positions along rows and columns.
+    pub out: (usize, usize),
+}
+
+impl Windows {
+    /// Calls `f(column row start, image row start)` for every run of `OW` column entries: window row `i`, column
+    /// `j` of channel `ch` at output row `y`, whose image elements are `ow` apart by the column stride.
+    fn each_run(&self, mut f: impl FnMut(usize, usize)) {
+        let (n, c, h, w) = self.image;
+        let ((kh, kw), (sh, _), (oh, ow)) = (self.kernel, self.stride, self.out);
+        let positions = oh * ow;
+        for b in 0..n {
+            for ch in 0..c {
+                let plane = (b * c + ch) * h * w;
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let row = ((b * c + ch) * kh + i) * kw + j;
+                        for y in 0..oh {
+                            f(row * positions + y * ow, plane + (y * sh + i) * w + j);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The column buffer's length, `N·C·kh·kw·OH·OW`.
+    pub fn columns_len(&self) -> usize {
+        let (n, c, _, _) = self.image;
+        n * c * self.kernel.0 * self.kernel.1 * self.out.0 * self.out.1
+    }
+}
+
+/// Fills `cols` (`[N, C·kh·kw, OH·OW]`, row-major) with the windows of `image` (`[N, C, H, W]`, row-major).
+pub(crate) fn im2col<T: Copy>(image: &[T], cols: &mut [T], windows: &Windows) {
+    let (ow, sw) = (windows.out.1, windows.stride.1);
+    windows.each_run(|to, from| {
+        let target = &mut cols[to..to + ow];
+        if sw == 1 {
+            target.copy_from_slice(&image[from..from + ow]);
+        } else {
+            for (k, t) in target.iter_mut().enumerate() {
+                *t = image[from + k * sw];
+            }
+        }
+    });
+}
+
+/// Adds the columns `cols` back into `image` (zeros to start with, for col2im), overlapping windows summed.
+pub(crate) fn col2im<T: Copy + std::ops::AddAssign>(
+    cols: &[T],
+    image: &mut [T],
+    windows: &Windows,
+) {
+    let (ow, sw) = (windows.out.1, windows.stride.1);
+    windows.each_run(|from, to| {
+        for (k, &v) in cols[from..from + ow].iter().enumerate() {
+            image[to + k * sw] += v;
+        }
+    });
+}
