@@ -39,6 +39,7 @@ pub mod io;
 pub mod labels;
 pub mod layers;
 pub mod loss;
+pub mod module;
 pub mod net;
 pub mod optim;
 pub mod params;
