@@ -113,17 +113,70 @@ fn state_for<'s, T: Float>(
     state
 }
 
+/// Weight decay, which every optimizer has: `λ·W` is added to each gradient before the update — the gradient
+/// of the L2 penalty `½λ‖W‖²` the lecture's book adds to the loss, applied (as PyTorch's `weight_decay`) to
+/// every parameter the optimizer is given. With λ = 0, the default, updates are exactly those without it.
+///
+/// ```
+/// use nn::optim::{Adam, Optimizer, Sgd, WeightDecay};
+/// use nn::Params;
+///
+/// let mut params: Params<f64> = [("w", ndarray::arr1(&[2.0]).into_dyn())].into_iter().collect();
+/// let grads = params.zeros_like();
+/// Sgd::new(0.5).with_weight_decay(0.1).update(&mut params, &grads); // w − 0.5·(0 + 0.1·w)
+/// assert_eq!(params["w"][[0]], 1.9);
+/// let _adam = Adam::new(0.001).with_weight_decay(1e-4);
+/// ```
+pub trait WeightDecay<T>: Sized {
+    /// The optimizer with L2 penalty `lambda`.
+    ///
+    /// ```
+    /// use nn::optim::{Momentum, WeightDecay};
+    /// assert_eq!(Momentum::new(0.1, 0.9).with_weight_decay(5e-4).weight_decay, 5e-4);
+    /// ```
+    fn with_weight_decay(self, lambda: T) -> Self;
+}
+
+/// The gradient `g` of parameter `p` with weight decay `wd`: `g + wd·p`, and `g` itself when `wd` is 0, so
+/// that λ = 0 is exactly the update without decay even for a non-finite parameter (where `0·p` is NaN).
+#[inline]
+fn decayed<T: Float>(g: T, p: T, wd: T) -> T {
+    if wd == T::zero() {
+        g
+    } else {
+        g + wd * p
+    }
+}
+
+/// Implements [`WeightDecay`] for optimizers with a `weight_decay` field.
+macro_rules! weight_decay {
+    ($($optimizer:ident),*) => {$(
+        impl<T: Float> WeightDecay<T> for $optimizer<T> {
+            fn with_weight_decay(self, lambda: T) -> Self {
+                $optimizer { weight_decay: lambda, ..self }
+            }
+        }
+    )*};
+}
+
+weight_decay!(Sgd, Momentum, AdaGrad, Adam);
+
 /// Stochastic gradient descent: `W ← W − lr · dW`.
 #[derive(Clone, Debug)]
 pub struct Sgd<T> {
     /// The learning rate (the lecture's default is 0.01).
     pub lr: T,
+    /// The L2 penalty λ added to every gradient (see [`WeightDecay`]); 0 by default.
+    pub weight_decay: T,
 }
 
 impl<T: Float> Sgd<T> {
     /// SGD with learning rate `lr`.
     pub fn new(lr: T) -> Self {
-        Sgd { lr }
+        Sgd {
+            lr,
+            weight_decay: T::zero(),
+        }
     }
 }
 
@@ -131,9 +184,11 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     #[track_caller]
     fn update(&mut self, params: &mut Params<T>, grads: &Params<T>) {
         params.assert_same_layout(grads, "Sgd: gradients");
-        let lr = self.lr;
+        let (lr, wd) = (self.lr, self.weight_decay);
         for ((_, p), (_, g)) in params.iter_mut().zip(grads) {
-            Zip::from(p).and(g).for_each(|p, &g| *p -= lr * g);
+            Zip::from(p)
+                .and(g)
+                .for_each(|p, &g| *p -= lr * decayed(g, *p, wd));
         }
     }
 }
@@ -145,6 +200,8 @@ pub struct Momentum<T: Float> {
     pub lr: T,
     /// The momentum `α` (the lecture's default is 0.9).
     pub momentum: T,
+    /// The L2 penalty λ added to every gradient (see [`WeightDecay`]); 0 by default.
+    pub weight_decay: T,
     v: Option<Params<T>>,
 }
 
@@ -154,6 +211,7 @@ impl<T: Float> Momentum<T> {
         Momentum {
             lr,
             momentum,
+            weight_decay: T::zero(),
             v: None,
         }
     }
@@ -163,7 +221,7 @@ impl<T: Float> Optimizer<T> for Momentum<T> {
     #[track_caller]
     fn update(&mut self, params: &mut Params<T>, grads: &Params<T>) {
         params.assert_same_layout(grads, "Momentum: gradients");
-        let (lr, momentum) = (self.lr, self.momentum);
+        let (lr, momentum, wd) = (self.lr, self.momentum, self.weight_decay);
         let v = state_for(
             &mut self.v,
             params,
@@ -171,7 +229,7 @@ impl<T: Float> Optimizer<T> for Momentum<T> {
         );
         for (((_, p), (_, v)), (_, g)) in params.iter_mut().zip(v.iter_mut()).zip(grads) {
             Zip::from(p).and(v).and(g).for_each(|p, v, &g| {
-                *v = momentum * *v - lr * g;
+                *v = momentum * *v - lr * decayed(g, *p, wd);
                 *p += *v;
             });
         }
@@ -195,6 +253,8 @@ pub struct AdaGrad<T: Float> {
     pub lr: T,
     /// `ε`, which keeps the division finite (the lecture's `1e-7`).
     pub eps: T,
+    /// The L2 penalty λ added to every gradient (see [`WeightDecay`]); 0 by default.
+    pub weight_decay: T,
     h: Option<Params<T>>,
 }
 
@@ -204,6 +264,7 @@ impl<T: Float> AdaGrad<T> {
         AdaGrad {
             lr,
             eps: T::lit(1e-7),
+            weight_decay: T::zero(),
             h: None,
         }
     }
@@ -213,7 +274,7 @@ impl<T: Float> Optimizer<T> for AdaGrad<T> {
     #[track_caller]
     fn update(&mut self, params: &mut Params<T>, grads: &Params<T>) {
         params.assert_same_layout(grads, "AdaGrad: gradients");
-        let (lr, eps) = (self.lr, self.eps);
+        let (lr, eps, wd) = (self.lr, self.eps, self.weight_decay);
         let h = state_for(
             &mut self.h,
             params,
@@ -221,6 +282,7 @@ impl<T: Float> Optimizer<T> for AdaGrad<T> {
         );
         for (((_, p), (_, h)), (_, g)) in params.iter_mut().zip(h.iter_mut()).zip(grads) {
             Zip::from(p).and(h).and(g).for_each(|p, h, &g| {
+                let g = decayed(g, *p, wd);
                 *h += g * g;
                 *p -= lr * g / (h.sqrt() + eps);
             });
@@ -254,6 +316,9 @@ pub struct Adam<T: Float> {
     pub beta2: T,
     /// `ε` (PyTorch's default `1e-8`).
     pub eps: T,
+    /// The L2 penalty λ added to every gradient (see [`WeightDecay`]; PyTorch's `Adam`, not `AdamW`); 0 by
+    /// default.
+    pub weight_decay: T,
     step: i32,
     m: Option<Params<T>>,
     v: Option<Params<T>>,
@@ -267,6 +332,7 @@ impl<T: Float> Adam<T> {
             beta1: T::lit(0.9),
             beta2: T::lit(0.999),
             eps: T::lit(1e-8),
+            weight_decay: T::zero(),
             step: 0,
             m: None,
             v: None,
@@ -286,7 +352,8 @@ impl<T: Float> Optimizer<T> for Adam<T> {
         let m = state_for(&mut self.m, params, "Adam: the state from earlier updates");
         let v = state_for(&mut self.v, params, "Adam: the state from earlier updates");
         self.step = self.step.saturating_add(1);
-        let (lr, beta1, beta2, eps) = (self.lr, self.beta1, self.beta2, self.eps);
+        let (lr, beta1, beta2, eps, wd) =
+            (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
         let correction1 = T::one() - beta1.powi(self.step);
         let correction2 = T::one() - beta2.powi(self.step);
         let arrays = params
@@ -296,6 +363,7 @@ impl<T: Float> Optimizer<T> for Adam<T> {
             .zip(grads);
         for ((((_, p), (_, m)), (_, v)), (_, g)) in arrays {
             Zip::from(p).and(m).and(v).and(g).for_each(|p, m, v, &g| {
+                let g = decayed(g, *p, wd);
                 *m = beta1 * *m + (T::one() - beta1) * g;
                 *v = beta2 * *v + (T::one() - beta2) * g * g;
                 *p -= lr * (*m / correction1) / ((*v / correction2).sqrt() + eps);
