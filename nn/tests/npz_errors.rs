@@ -151,6 +151,15 @@ fn corrupt_npy_headers_are_rejected_with_the_reason() {
             "is too large",
         ),
         (
+            // No elements, but the other size overflows: refused, not a panic.
+            "empty_but_huge",
+            npy(
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 18446744073709551615), }",
+                &[],
+            ),
+            "is too large",
+        ),
+        (
             "trailing",
             npy(
                 "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), } junk",

@@ -182,7 +182,9 @@ pub(super) fn read_data<T: NpyFloat>(
     } else {
         ArrayD::from_shape_vec(shape, elements)
     };
-    let array = array.expect("the element count matches the shape");
+    // The count matches, so only a shape whose non-zero sizes overflow (such as `(0, 2⁶⁴ − 1)`) is refused here.
+    let array =
+        array.map_err(|_| Problem::Header(format!("shape {:?} is too large", header.shape)))?;
     Ok(if header.fortran_order {
         array.as_standard_layout().into_owned()
     } else {
