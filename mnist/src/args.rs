@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Train, evaluate and use the lecture's two-layer network (784-50-10) on MNIST.
+/// Train, evaluate and use the lecture's two-layer network (784-50-10) or the book's SimpleConvNet on MNIST.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 pub(crate) struct Cli {
@@ -35,8 +35,13 @@ pub(crate) struct DataArgs {
 
 #[derive(Args)]
 pub(crate) struct TrainArgs {
-    /// Number of training iterations (mini-batch steps) [default: 10000]. With --resume: extend the run to
-    /// this many.
+    /// The network: the lecture's two-layer net (mlp) or the book's SimpleConvNet (cnn). The defaults of
+    /// --lr, --optimizer, --hidden and the run's length are the model's: SGD 0.1, 50 hidden, 10,000
+    /// iterations for mlp; Adam 0.001, 100 hidden, 20 epochs for cnn.
+    #[arg(long, value_enum, default_value_t = ModelArg::Mlp, conflicts_with = "resume")]
+    pub(crate) model: ModelArg,
+    /// Number of training iterations (mini-batch steps) [default: 10000 for mlp, 20 epochs for cnn]. With
+    /// --resume: extend the run to this many.
     #[arg(long, value_name = "N", conflicts_with = "epochs")]
     pub(crate) iterations: Option<usize>,
     /// Train for this many epochs instead (one epoch = training-set size / batch size iterations). With
@@ -46,17 +51,12 @@ pub(crate) struct TrainArgs {
     /// Examples per mini-batch.
     #[arg(long, default_value_t = 100, conflicts_with = "resume")]
     pub(crate) batch_size: usize,
-    /// Learning rate.
-    #[arg(
-        long,
-        default_value_t = 0.1,
-        allow_negative_numbers = true,
-        conflicts_with = "resume"
-    )]
-    pub(crate) lr: f64,
-    /// Width of the hidden layer (at most 10000).
-    #[arg(long, default_value_t = 50, conflicts_with = "resume")]
-    pub(crate) hidden: usize,
+    /// Learning rate [default: 0.1 for mlp, 0.001 for cnn].
+    #[arg(long, allow_negative_numbers = true, conflicts_with = "resume")]
+    pub(crate) lr: Option<f64>,
+    /// Width of the hidden layer (at most 10000) [default: 50 for mlp, 100 for cnn].
+    #[arg(long, conflicts_with = "resume")]
+    pub(crate) hidden: Option<usize>,
     /// Standard deviation of the initial weights (positive, at most 100).
     #[arg(
         long,
@@ -65,9 +65,9 @@ pub(crate) struct TrainArgs {
         conflicts_with = "resume"
     )]
     pub(crate) weight_init_std: f64,
-    /// Parameter update rule.
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd, conflicts_with = "resume")]
-    pub(crate) optimizer: OptimizerArg,
+    /// Parameter update rule [default: sgd for mlp, adam for cnn].
+    #[arg(long, value_enum, conflicts_with = "resume")]
+    pub(crate) optimizer: Option<OptimizerArg>,
     /// Layers built from primitive nodes (composed, as the lecture decomposes them) or one node each (fused).
     #[arg(long, value_enum, default_value_t = LayersArg::Fused, conflicts_with = "resume")]
     pub(crate) layers: LayersArg,
@@ -106,7 +106,7 @@ pub(crate) struct TrainArgs {
 
 #[derive(Args)]
 pub(crate) struct EvalArgs {
-    /// Parameters saved by `train` (e.g. runs/latest/params.npz).
+    /// Parameters saved by `train` (e.g. runs/latest/params.npz), or the same arrays as .safetensors.
     #[arg(long, value_name = "FILE")]
     pub(crate) params: PathBuf,
     #[command(flatten)]
@@ -115,7 +115,7 @@ pub(crate) struct EvalArgs {
 
 #[derive(Args)]
 pub(crate) struct PredictArgs {
-    /// Parameters saved by `train` (e.g. runs/latest/params.npz).
+    /// Parameters saved by `train` (e.g. runs/latest/params.npz), or the same arrays as .safetensors.
     #[arg(long, value_name = "FILE")]
     pub(crate) params: PathBuf,
     /// Classify test image number N (0-9999).
@@ -134,6 +134,12 @@ pub(crate) struct PredictArgs {
     pub(crate) invert: bool,
     #[command(flatten)]
     pub(crate) data: DataArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ModelArg {
+    Mlp,
+    Cnn,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -32,6 +32,36 @@ pub enum OptimizerChoice {
 }
 
 /// Whether the network's layers are composed from primitive nodes or fused into one node each.
+/// Which network a run trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelChoice {
+    /// The lecture's two-layer net, 784-hidden-10 ([`nn::TwoLayerNet`]).
+    #[default]
+    Mlp,
+    /// The book's SimpleConvNet: conv 30×5×5 → ReLU → max-pool 2×2 → Affine hidden → ReLU → Affine 10, on
+    /// `nn`'s layer library.
+    Cnn,
+}
+
+impl ModelChoice {
+    /// The learning rate, optimizer, hidden width and iterations a run of this model has by default: the
+    /// lecture's for the MLP (SGD 0.1, 50, 10,000), the book's for the CNN (Adam 0.001, 100, 20 epochs of 600).
+    pub fn defaults(self) -> RunConfig {
+        match self {
+            ModelChoice::Mlp => RunConfig::default(),
+            ModelChoice::Cnn => RunConfig {
+                model: ModelChoice::Cnn,
+                iterations: 12_000,
+                learning_rate: 0.001,
+                optimizer: OptimizerChoice::Adam,
+                hidden_size: 100,
+                ..RunConfig::default()
+            },
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LayerChoice {
@@ -75,6 +105,9 @@ impl fmt::Display for Precision {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
+    /// The network (absent in checkpoints written before CNNs: the MLP).
+    #[serde(default)]
+    pub model: ModelChoice,
     /// Iterations in all.
     pub iterations: usize,
     /// Examples per mini-batch.
@@ -102,6 +135,7 @@ impl Default for RunConfig {
     /// `0.01·N(0, 1)`, evaluated every epoch (600 iterations).
     fn default() -> Self {
         RunConfig {
+            model: ModelChoice::Mlp,
             iterations: 10_000,
             batch_size: 100,
             learning_rate: 0.1,

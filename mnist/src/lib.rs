@@ -39,6 +39,7 @@
 //! - [`mnist_dir_for_tests`]: the shared policy of real-data tests (`MNIST_DIR`, and no skipping
 //!   when `CI` is set).
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;

@@ -12,7 +12,9 @@ use std::time::Instant;
 use clap::{CommandFactory, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist::checkpoint::{self, RunState};
-use mnist::config::{LayerChoice, OptimizerChoice, Precision, RunConfig, MAX_ITERATIONS};
+use mnist::config::{
+    LayerChoice, ModelChoice, OptimizerChoice, Precision, RunConfig, MAX_ITERATIONS,
+};
 use mnist::history::{Evaluation, History};
 use mnist::model::{Element, InferenceModel, Model};
 use mnist::run_dir::RunDir;
@@ -22,12 +24,14 @@ use nn::Params;
 
 mod args;
 use args::{
-    Cli, Command, DataArgs, EvalArgs, LayersArg, OptimizerArg, PrecisionArg, PredictArgs, TrainArgs,
+    Cli, Command, DataArgs, EvalArgs, LayersArg, ModelArg, OptimizerArg, PrecisionArg, PredictArgs,
+    TrainArgs,
 };
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
+    mnist::allocator::retain_freed_memory();
     let cli = match Cli::command().try_get_matches() {
         Ok(matches) => Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
         Err(e) => return usage_error(&e),
@@ -91,22 +95,31 @@ fn epochs_to_iterations(epochs: usize, per_epoch: usize) -> CliResult<usize> {
 /// (the iterations of `--epochs`, the default `--eval-every` of one epoch, the largest `--batch-size`); before
 /// the data is loaded (`None`), the rest is checked so that a wrong flag fails at once.
 fn config_from(args: &TrainArgs, train_size: Option<usize>) -> CliResult<RunConfig> {
+    let defaults = match args.model {
+        ModelArg::Mlp => ModelChoice::Mlp,
+        ModelArg::Cnn => ModelChoice::Cnn,
+    }
+    .defaults();
     let per_epoch = train_size.map_or(1, |n| (n / args.batch_size.max(1)).max(1));
-    let iterations = match (args.epochs, args.iterations) {
-        (Some(epochs), _) => epochs_to_iterations(epochs, per_epoch)?,
-        (None, iterations) => iterations.unwrap_or(RunConfig::default().iterations),
+    let iterations = match (args.epochs, args.iterations, defaults.model) {
+        (Some(epochs), _, _) => epochs_to_iterations(epochs, per_epoch)?,
+        (None, Some(iterations), _) => iterations,
+        (None, None, ModelChoice::Cnn) => epochs_to_iterations(20, per_epoch)?,
+        (None, None, ModelChoice::Mlp) => defaults.iterations,
     };
     let config = RunConfig {
+        model: defaults.model,
         iterations,
         batch_size: args.batch_size,
-        learning_rate: args.lr,
-        hidden_size: args.hidden,
+        learning_rate: args.lr.unwrap_or(defaults.learning_rate),
+        hidden_size: args.hidden.unwrap_or(defaults.hidden_size),
         weight_init_std: args.weight_init_std,
         optimizer: match args.optimizer {
-            OptimizerArg::Sgd => OptimizerChoice::Sgd,
-            OptimizerArg::Momentum => OptimizerChoice::Momentum,
-            OptimizerArg::Adagrad => OptimizerChoice::AdaGrad,
-            OptimizerArg::Adam => OptimizerChoice::Adam,
+            None => defaults.optimizer,
+            Some(OptimizerArg::Sgd) => OptimizerChoice::Sgd,
+            Some(OptimizerArg::Momentum) => OptimizerChoice::Momentum,
+            Some(OptimizerArg::Adagrad) => OptimizerChoice::AdaGrad,
+            Some(OptimizerArg::Adam) => OptimizerChoice::Adam,
         },
         layers: match args.layers {
             LayersArg::Composed => LayerChoice::Composed,

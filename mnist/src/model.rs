@@ -1,14 +1,19 @@
-//! The network the trainer trains: `nn`'s two-layer net with its optimizer, as a [`Learner`].
+//! The network the trainer trains — `nn`'s two-layer net or the book's SimpleConvNet on `nn`'s layer library —
+//! with its optimizer, as a [`Learner`].
 
 use std::path::Path;
 
-use autograd::Float;
-use ndarray::{Array2, ArrayView2};
+use autograd::{Float, Tape};
+use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, Zip};
 use nn::io::{AnyParams, NpyFloat};
+use nn::loss::{cross_entropy, Reduction};
+use nn::module::{Conv2d, Flatten, Init, Linear, MaxPool2d, ModuleExt, Pass, ReLU, Sequential};
 use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd};
 use nn::{functions, LayerKind, NpzError, Params, TwoLayerNet};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 
-use crate::config::{LayerChoice, OptimizerChoice, RunConfig};
+use crate::config::{LayerChoice, ModelChoice, OptimizerChoice, RunConfig};
 use crate::dataset::Mnist;
 use crate::history::History;
 use crate::train::{self, Learner, Silent};
@@ -21,14 +26,139 @@ impl<T: Float + NpyFloat + From<u8>> Element for T {}
 /// The name prefix of the optimizer's arrays in a checkpoint's parameters file.
 const OPTIMIZER_PREFIX: &str = "optimizer.";
 
-/// MNIST's image size and number of classes.
+/// MNIST's image size, side and number of classes.
 const INPUT: usize = 784;
+const SIDE: usize = 28;
 const CLASSES: usize = 10;
 
-/// A two-layer net and the optimizer that trains it.
+/// A network and the optimizer that trains it.
 pub struct Model<T: Element> {
-    net: TwoLayerNet<T>,
+    net: Net<T>,
     optimizer: Box<dyn Optimizer<T> + Send + Sync>,
+}
+
+/// The two networks the trainer knows.
+enum Net<T: Element> {
+    /// The lecture's two-layer net.
+    Mlp(TwoLayerNet<T>),
+    /// The book's SimpleConvNet on the layer library.
+    Cnn(Sequential<T>),
+}
+
+/// The book's SimpleConvNet: `filters` convolutions of `kernel × kernel` (stride 1, no padding) → ReLU →
+/// max-pool 2×2 → Affine `hidden` → ReLU → Affine 10, its weights normal with standard deviation `std` and its
+/// biases zero (the book's `weight_init_std`, 0.01), drawn from `seed`.
+pub fn simple_conv_net<T: Element>(
+    filters: usize,
+    kernel: usize,
+    hidden: usize,
+    std: f64,
+    seed: u64,
+) -> Sequential<T> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let init = Init::Normal(std);
+    // The convolution's output side, then the pooling's (windows of POOL, floor division as in PyTorch).
+    let side = (SIDE - kernel + 1) / POOL;
+    Sequential::new()
+        .push(Conv2d::with_init(
+            1,
+            filters,
+            (kernel, kernel),
+            init,
+            &mut rng,
+        ))
+        .push(ReLU)
+        .push(MaxPool2d::new(POOL))
+        .push(Flatten)
+        .push(Linear::with_init(
+            filters * side * side,
+            hidden,
+            init,
+            &mut rng,
+        ))
+        .push(ReLU)
+        .push(Linear::with_init(hidden, CLASSES, init, &mut rng))
+}
+
+/// The book's SimpleConvNet's filters: 30 of 5×5.
+const FILTERS: usize = 30;
+const KERNEL: usize = 5;
+/// Its max-pooling windows: 2×2, stride 2.
+const POOL: usize = 2;
+/// Images per forward pass when the CNN predicts, to bound the memory of its im2col columns.
+const CNN_PREDICT_BATCH: usize = 100;
+
+impl<T: Element> Net<T> {
+    fn new(config: &RunConfig) -> Self {
+        match config.model {
+            ModelChoice::Mlp => {
+                let mut net = TwoLayerNet::new_seeded(
+                    INPUT,
+                    config.hidden_size,
+                    CLASSES,
+                    config.weight_init_std,
+                    config.seed,
+                );
+                net.kind = layer_kind(config);
+                Net::Mlp(net)
+            }
+            ModelChoice::Cnn => Net::Cnn(simple_conv_net(
+                FILTERS,
+                KERNEL,
+                config.hidden_size,
+                config.weight_init_std,
+                config.seed,
+            )),
+        }
+    }
+
+    /// The trained arrays, named (what the optimizer's state is laid out like).
+    fn params(&self) -> Params<T> {
+        match self {
+            Net::Mlp(net) => net.params.clone(),
+            Net::Cnn(net) => net.state_dict(),
+        }
+    }
+
+    /// Replaces the arrays by `params` (read from `path`, which names it in errors), checking names and shapes.
+    fn load(&mut self, params: Params<T>, path: &Path) -> Result<(), String> {
+        match self {
+            Net::Mlp(net) => net
+                .params
+                .replace_from(params, path)
+                .map_err(|e| e.to_string()),
+            Net::Cnn(net) => net
+                .load_state_dict(params)
+                .map_err(|e| format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// The class scores of each row of `x`.
+    fn scores(&self, x: ArrayView2<'_, T>) -> Array2<T> {
+        match self {
+            Net::Mlp(net) => net.predict(x),
+            Net::Cnn(net) => {
+                let mut scores = Array2::zeros((x.nrows(), CLASSES));
+                for (rows, out) in x
+                    .axis_chunks_iter(Axis(0), CNN_PREDICT_BATCH)
+                    .zip(scores.axis_chunks_iter_mut(Axis(0), CNN_PREDICT_BATCH))
+                {
+                    let y = net.predict(images(rows));
+                    let y = y.into_dimensionality::<Ix2>().expect("[N, 10] scores");
+                    Zip::from(out).and(&y).for_each(|o, &v| *o = v);
+                }
+                scores
+            }
+        }
+    }
+}
+
+/// Rows of 784 pixels as `[N, 1, 28, 28]` images.
+fn images<T: Element>(rows: ArrayView2<'_, T>) -> ArrayD<T> {
+    rows.to_owned()
+        .into_shape_with_order((rows.nrows(), 1, SIDE, SIDE))
+        .expect("rows of 784 pixels")
+        .into_dyn()
 }
 
 fn optimizer<T: Float>(config: &RunConfig) -> Box<dyn Optimizer<T> + Send + Sync> {
@@ -49,18 +179,10 @@ fn layer_kind(config: &RunConfig) -> LayerKind {
 }
 
 impl<T: Element> Model<T> {
-    /// A fresh net for `config` (784-hidden-10, weights from `config.seed`).
+    /// A fresh net for `config` (weights from `config.seed`).
     pub fn new(config: &RunConfig) -> Self {
-        let mut net = TwoLayerNet::new_seeded(
-            INPUT,
-            config.hidden_size,
-            CLASSES,
-            config.weight_init_std,
-            config.seed,
-        );
-        net.kind = layer_kind(config);
         Model {
-            net,
+            net: Net::new(config),
             optimizer: optimizer(config),
         }
     }
@@ -74,46 +196,49 @@ impl<T: Element> Model<T> {
     pub fn resume(config: &RunConfig, params: Params<T>, path: &Path) -> Result<Self, String> {
         let mut model = Self::new(config);
         let (net, state) = split_optimizer_state(params);
-        model
-            .net
-            .params
-            .replace_from(net, path)
-            .map_err(|e| e.to_string())?;
+        model.net.load(net, path)?;
         model
             .optimizer
-            .set_state(state, &model.net.params)
+            .set_state(state, &model.net.params())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(model)
     }
 
     /// A net (for evaluation and prediction) with the parameters `params` read from `path` (which names it in
-    /// errors); its hidden width is read from `W1`, and optimizer state in the file is ignored.
+    /// errors): a two-layer net when the file has `W1` (its hidden width read from it), a SimpleConvNet when it
+    /// has `0.weight` (its hidden width read from `4.weight`). Optimizer state in the file is ignored.
     ///
     /// # Errors
-    /// When the arrays are not those of a two-layer net for MNIST (each wrong array is named).
+    /// When the arrays are not those of either net for MNIST (each wrong array is named).
     pub fn for_inference(params: Params<T>, path: &Path) -> Result<Self, String> {
         let (net, _) = split_optimizer_state(params);
-        let hidden = net
-            .get("W1")
-            .filter(|w| w.ndim() == 2 && w.shape()[0] == INPUT && w.shape()[1] >= 1)
-            .map(|w| w.shape()[1])
-            .ok_or_else(|| {
-                format!(
-                    "{}: no 784 x H array W1 (the file has [{}]): not a two-layer MNIST net",
+        let matrix = |name: &str, rows: Option<usize>| {
+            net.get(name)
+                .filter(|w| {
+                    w.ndim() == 2 && rows.is_none_or(|r| w.shape()[0] == r) && w.shape()[1] >= 1
+                })
+                .map(|w| w.shape().to_vec())
+        };
+        let config = match (matrix("W1", Some(INPUT)), net.get("0.weight")) {
+            (Some(w1), _) => RunConfig {
+                hidden_size: w1[1],
+                ..RunConfig::default()
+            },
+            (None, Some(_)) => RunConfig {
+                hidden_size: matrix("4.weight", None).map_or(0, |w| w[0]),
+                ..ModelChoice::Cnn.defaults()
+            },
+            (None, None) => {
+                return Err(format!(
+                    "{}: no 784 x H array W1 and no 0.weight (the file has [{}]): not a two-layer net or a \
+                     SimpleConvNet for MNIST",
                     path.display(),
                     net.layout()
-                )
-            })?;
-        let config = RunConfig {
-            hidden_size: hidden,
-            ..RunConfig::default()
+                ))
+            }
         };
         let mut model = Self::new(&config);
-        model
-            .net
-            .params
-            .replace_from(net, path)
-            .map_err(|e| e.to_string())?;
+        model.net.load(net, path)?;
         Ok(model)
     }
 
@@ -123,8 +248,9 @@ impl<T: Element> Model<T> {
     /// # Errors
     /// When the file cannot be written.
     pub fn save_checkpoint(&self, path: &Path) -> Result<(), NpzError> {
-        let mut all = self.net.params.clone();
-        for (name, array) in self.optimizer.state(&self.net.params) {
+        let params = self.net.params();
+        let mut all = params.clone();
+        for (name, array) in self.optimizer.state(&params) {
             all.insert(format!("{OPTIMIZER_PREFIX}{name}"), array);
         }
         all.save_npz(path)
@@ -135,12 +261,12 @@ impl<T: Element> Model<T> {
     /// # Errors
     /// When the file cannot be written.
     pub fn save(&self, path: &Path) -> Result<(), NpzError> {
-        self.net.params.save_npz(path)
+        self.net.params().save_npz(path)
     }
 
     /// Class probabilities (softmax of the scores) of each row of `x`.
     pub fn probabilities(&self, x: ArrayView2<'_, T>) -> Array2<T> {
-        functions::softmax(self.net.predict(x).view())
+        functions::softmax(self.net.scores(x).view())
     }
 }
 
@@ -166,13 +292,21 @@ pub enum InferenceModel {
 }
 
 impl InferenceModel {
-    /// Loads the parameters saved in `path` (`params.npz` of a run, or a checkpoint's parameters file) in
-    /// their own dtype, f32 or f64.
+    /// Loads the parameters saved in `path` (`params.npz` of a run, a checkpoint's parameters file, or the same
+    /// arrays as `.safetensors`) in their own dtype, f32 or f64.
     ///
     /// # Errors
     /// When the file cannot be read or does not hold a two-layer MNIST net; the message names the file.
     pub fn load(path: &Path) -> Result<Self, String> {
-        match AnyParams::load_npz(path).map_err(|e| e.to_string())? {
+        // `.safetensors` by its name; anything else is read as `.npz`, whatever it is called, as before.
+        let is_safetensors = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+        let params = match is_safetensors {
+            true => AnyParams::load_safetensors(path),
+            false => AnyParams::load_npz(path),
+        };
+        match params.map_err(|e| e.to_string())? {
             AnyParams::F32(params) => Model::for_inference(params, path).map(InferenceModel::F32),
             AnyParams::F64(params) => Model::for_inference(params, path).map(InferenceModel::F64),
         }
@@ -181,14 +315,28 @@ impl InferenceModel {
 
 impl<T: Element> Learner<T> for Model<T> {
     fn step(&mut self, x: ArrayView2<'_, T>, labels: &[usize]) -> T {
-        let (loss, grads) = self.net.gradient(x, labels);
-        self.optimizer.update(&mut self.net.params, &grads);
-        loss
+        match &mut self.net {
+            Net::Mlp(net) => {
+                let (loss, grads) = net.gradient(x, labels);
+                self.optimizer.update(&mut net.params, &grads);
+                loss
+            }
+            Net::Cnn(net) => {
+                let tape = Tape::new();
+                // SimpleConvNet has no dropout: the pass's random numbers are never drawn.
+                let pass = Pass::train(net, &tape, StdRng::seed_from_u64(0));
+                let scores = pass.forward(tape.constant(images(x)));
+                let loss = cross_entropy(scores, labels, Reduction::Mean);
+                let grads = pass.gradients(&mut loss.backward());
+                net.step(&mut *self.optimizer, &grads);
+                loss.scalar()
+            }
+        }
     }
 
     fn predict_classes(&self, x: ArrayView2<'_, T>) -> Vec<usize> {
         self.net
-            .predict(x)
+            .scores(x)
             .rows()
             .into_iter()
             .map(functions::argmax)

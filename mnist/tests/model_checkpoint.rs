@@ -1,9 +1,9 @@
 //! A model saved with its optimizer state and loaded again continues training exactly like the original, for
-//! every optimizer (synthetic data; no MNIST needed).
+//! every optimizer and both networks (synthetic data; no MNIST needed).
 
 use std::path::Path;
 
-use mnist::config::{OptimizerChoice, RunConfig};
+use mnist::config::{ModelChoice, OptimizerChoice, RunConfig};
 use mnist::model::{Element, InferenceModel, Model};
 use mnist::train::Learner;
 use ndarray::{Array2, ArrayD, IxDyn};
@@ -25,24 +25,29 @@ fn batch(k: usize) -> (Array2<f32>, Vec<usize>) {
 #[test]
 fn a_reloaded_checkpoint_continues_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    for optimizer in [
+    let optimizers = [
         OptimizerChoice::Sgd,
         OptimizerChoice::Momentum,
         OptimizerChoice::AdaGrad,
         OptimizerChoice::Adam,
-    ] {
+    ];
+    let runs = [ModelChoice::Mlp, ModelChoice::Cnn]
+        .into_iter()
+        .flat_map(|model| optimizers.map(|optimizer| (model, optimizer)));
+    for (model, optimizer) in runs {
         let config = RunConfig {
             optimizer,
             hidden_size: 16,
             learning_rate: 0.05,
-            ..RunConfig::default()
+            ..model.defaults()
         };
+        let optimizer = format!("{model:?} {optimizer:?}");
         let mut original = Model::<f32>::new(&config);
         for k in 0..3 {
             let (x, t) = batch(k);
             original.step(x.view(), &t);
         }
-        let path = dir.path().join(format!("{optimizer:?}.npz"));
+        let path = dir.path().join(format!("{optimizer}.npz"));
         original.save_checkpoint(&path).unwrap();
         let mut reloaded = resume::<f32>(&config, &path).unwrap();
         let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -51,12 +56,16 @@ fn a_reloaded_checkpoint_continues_exactly() {
             a.push(original.step(x.view(), &t));
             b.push(reloaded.step(x.view(), &t));
         }
-        assert_eq!(a, b, "{optimizer:?}");
+        assert_eq!(a, b, "{optimizer}");
+        assert!(
+            a.iter().all(|l| l.is_finite() && *l > 0.0),
+            "{optimizer}: {a:?}"
+        );
         let (x, _) = batch(9);
         assert_eq!(
             original.probabilities(x.view()),
             reloaded.probabilities(x.view()),
-            "{optimizer:?}"
+            "{optimizer}"
         );
     }
 }
@@ -64,21 +73,32 @@ fn a_reloaded_checkpoint_continues_exactly() {
 #[test]
 fn final_parameters_load_for_evaluation_without_optimizer_state() {
     let dir = tempfile::tempdir().unwrap();
-    let config = RunConfig {
-        hidden_size: 12,
-        ..RunConfig::default()
-    };
-    let model = Model::<f32>::new(&config);
-    let path = dir.path().join("params.npz");
-    model.save(&path).unwrap();
-    let InferenceModel::F32(loaded) = InferenceModel::load(&path).unwrap() else {
-        panic!("an f32 file loads as f32")
-    };
-    let (x, _) = batch(0);
-    assert_eq!(
-        model.probabilities(x.view()),
-        loaded.probabilities(x.view())
-    );
+    for choice in [ModelChoice::Mlp, ModelChoice::Cnn] {
+        let config = RunConfig {
+            hidden_size: 12,
+            seed: 3,
+            ..choice.defaults()
+        };
+        let model = Model::<f32>::new(&config);
+        let path = dir.path().join(format!("{choice:?}.npz"));
+        model.save(&path).unwrap();
+        let InferenceModel::F32(loaded) = InferenceModel::load(&path).unwrap() else {
+            panic!("an f32 file loads as f32")
+        };
+        // A fresh model of another seed differs, so equal probabilities mean the file's arrays were loaded.
+        let other = Model::<f32>::new(&RunConfig { seed: 4, ..config });
+        let (x, _) = batch(0);
+        assert_eq!(
+            model.probabilities(x.view()),
+            loaded.probabilities(x.view()),
+            "{choice:?}"
+        );
+        assert_ne!(
+            other.probabilities(x.view()),
+            loaded.probabilities(x.view()),
+            "{choice:?}"
+        );
+    }
     let missing = InferenceModel::load(&dir.path().join("nope.npz"))
         .err()
         .unwrap();

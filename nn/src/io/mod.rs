@@ -210,6 +210,24 @@ pub enum AnyParams {
 }
 
 impl AnyParams {
+    /// Reads the file at `path` in the format its extension names ([`load_npz`](AnyParams::load_npz) or
+    /// [`load_safetensors`](AnyParams::load_safetensors)); any other extension is an error naming the path.
+    ///
+    /// ```
+    /// use nn::io::AnyParams;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let params = nn::TwoLayerNet::<f64>::new_seeded(3, 2, 2, 0.1, 1).params;
+    /// params.save(dir.path().join("p.safetensors")).unwrap();
+    /// assert_eq!(AnyParams::load(dir.path().join("p.safetensors")).unwrap(), AnyParams::F64(params));
+    /// ```
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, NpzError> {
+        let path = path.as_ref();
+        match Format::of(path)? {
+            Format::Npz => Self::load_npz(path),
+            Format::Safetensors => Self::load_safetensors(path),
+        }
+    }
+
     /// Reads every array of the `.npz` archive at `path` in the dtype of its first array, which all must
     /// share (an archive without arrays reads as empty `F32`).
     pub fn load_npz(path: impl AsRef<Path>) -> Result<Self, NpzError> {
