@@ -70,8 +70,3 @@ pub use petgraph;
 pub use tape::{IntoValue, Tape};
 pub use value::{Operand, Value};
 pub use var::Var;
-
-/// The README's Rust examples, compiled and run as doc tests so that the front page cannot go stale.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeExamples;

@@ -49,3 +49,9 @@ pub use labels::Labels;
 pub use layers::LayerKind;
 pub use net::TwoLayerNet;
 pub use params::Params;
+
+/// The README's Rust examples (autograd's and nn's), compiled and run as doc tests so that the front page cannot
+/// go stale. They live here because nn sees both crates.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
