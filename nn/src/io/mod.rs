@@ -269,6 +269,11 @@ const EITHER: &str = "<f4 or <f8";
 
 /// Opens the archive at `path`, which must be a file.
 fn open_archive(path: &Path) -> Result<ZipArchive<BufReader<File>>, NpzError> {
+    archive(BufReader::new(open_file(path, ".npz")?), path)
+}
+
+/// Opens `path` for reading; a directory is refused as not a `kind` file (`.npz`, `.safetensors`).
+fn open_file(path: &Path, kind: &str) -> Result<File, NpzError> {
     let io_error = |source| NpzError::Io {
         path: path.to_owned(),
         source,
@@ -276,10 +281,10 @@ fn open_archive(path: &Path) -> Result<ZipArchive<BufReader<File>>, NpzError> {
     if fs::metadata(path).map_err(io_error)?.is_dir() {
         return Err(io_error(io::Error::new(
             io::ErrorKind::IsADirectory,
-            "is a directory, not a .npz file",
+            format!("is a directory, not a {kind} file"),
         )));
     }
-    archive(BufReader::new(File::open(path).map_err(io_error)?), path)
+    File::open(path).map_err(io_error)
 }
 
 fn archive<R: Read + Seek>(reader: R, path: &Path) -> Result<ZipArchive<R>, NpzError> {

@@ -36,8 +36,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::fs;
-use std::io::{self, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
@@ -225,17 +224,14 @@ fn encode<T: NpyFloat>(params: &Params<T>, path: &Path) -> Result<Vec<u8>, NpzEr
 
 /// The bytes of the file at `path`, which must be a file.
 fn read_file(path: &Path) -> Result<Vec<u8>, NpzError> {
-    let io_error = |source| NpzError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    if fs::metadata(path).map_err(io_error)?.is_dir() {
-        return Err(io_error(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "is a directory, not a .safetensors file",
-        )));
-    }
-    fs::read(path).map_err(io_error)
+    let mut bytes = Vec::new();
+    super::open_file(path, ".safetensors")?
+        .read_to_end(&mut bytes)
+        .map_err(|source| NpzError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(bytes)
 }
 
 /// One array of a checked file: its name, dtype, shape and bytes.
