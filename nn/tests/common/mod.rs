@@ -14,8 +14,13 @@ use rand::Rng;
 
 /// `max |a − b| / max(|a|, |b|)` over all elements: the difference relative to the arrays' scale.
 pub fn rel_diff(a: ArrayViewD<'_, f64>, b: ArrayViewD<'_, f64>) -> f64 {
+    diff_over_scale(a, b, 0.0)
+}
+
+/// `max |a − b| / max(floor, |a|, |b|)` (the plain difference when that scale is 0).
+fn diff_over_scale(a: ArrayViewD<'_, f64>, b: ArrayViewD<'_, f64>, floor: f64) -> f64 {
     assert_eq!(a.shape(), b.shape(), "shapes differ");
-    let scale = a.iter().chain(b.iter()).fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = a.iter().chain(b.iter()).fold(floor, |m, v| m.max(v.abs()));
     let diff = a
         .iter()
         .zip(&b)
@@ -29,7 +34,20 @@ pub fn rel_diff(a: ArrayViewD<'_, f64>, b: ArrayViewD<'_, f64>) -> f64 {
 
 #[track_caller]
 pub fn assert_close(what: &str, a: ArrayViewD<'_, f64>, b: ArrayViewD<'_, f64>) {
-    let r = rel_diff(a.view(), b.view());
+    assert_close_at_scale(what, a, b, 0.0);
+}
+
+/// [`assert_close`] with the difference measured against a scale of at least `floor`: for results that are
+/// differences of larger terms (softmax-with-loss's `(y − t)/N` with `y` near one-hot), whose rounding is relative
+/// to those terms, not to the small result.
+#[track_caller]
+pub fn assert_close_at_scale(
+    what: &str,
+    a: ArrayViewD<'_, f64>,
+    b: ArrayViewD<'_, f64>,
+    floor: f64,
+) {
+    let r = diff_over_scale(a.view(), b.view(), floor);
     assert!(
         r <= 1e-10,
         "{what}: relative difference {r:e}\n{a}\nvs\n{b}"
