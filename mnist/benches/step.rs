@@ -1,11 +1,11 @@
-//! One training iteration of the lecture's net (784-50-10, batch 100, SGD) with fused and composed layers, an
-//! evaluation chunk, and the pixel conversion (u8 -> f32 / 255) of a mini-batch and of an evaluation chunk, on
+//! One training iteration of the lecture's net (784-50-10, batch 100, SGD) with fused and composed layers and
+//! of the book's SimpleConvNet (batch 100, Adam), an evaluation chunk, and the pixel conversion (u8 -> f32 / 255) of a mini-batch and of an evaluation chunk, on
 //! synthetic data of MNIST's shape (no data files needed).
 //!
 //! `cargo bench -p mnist --bench step`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use mnist::config::{LayerChoice, RunConfig};
+use mnist::config::{LayerChoice, ModelChoice, RunConfig};
 use mnist::dataset::Split;
 use mnist::model::Model;
 use mnist::train::Learner;
@@ -32,6 +32,10 @@ fn training_step(c: &mut Criterion) {
             b.iter(|| model.step(x.view(), &labels))
         });
     }
+    let mut cnn = Model::<f32>::new(&ModelChoice::Cnn.defaults());
+    c.bench_function("training step (SimpleConvNet)", |b| {
+        b.iter(|| cnn.step(x.view(), &labels))
+    });
 }
 
 fn evaluation_chunk(c: &mut Criterion) {
