@@ -7,6 +7,18 @@
 //!
 //! Anything else prints the usage on stderr and exits with status 2; a failure to write or render prints the
 //! error and exits with status 1.
+//!
+//! The submodules are the pieces the book's chapter-6 experiments share: their flags ([`flags`]), the
+//! multi-layer net and its training loop ([`training`]), runs compared by their losses ([`loss_curves`]) and
+//! the figures ([`plot`]).
+
+// Every example compiles this module on its own and uses only some of it.
+#![allow(dead_code)]
+
+pub mod flags;
+pub mod loss_curves;
+pub mod plot;
+pub mod training;
 
 use std::path::PathBuf;
 use std::process::exit;
