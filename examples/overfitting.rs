@@ -139,12 +139,8 @@ fn plot(outcomes: &[Outcome], dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn main() -> ExitCode {
-    let flags = match SPEC.parse_env() {
-        Ok(flags) => flags,
-        Err(code) => return code,
-    };
-    let data = match training::load_mnist() {
-        Ok(data) => data,
+    let (flags, data) = match training::flags_and_mnist(&SPEC) {
+        Ok(both) => both,
         Err(code) => return code,
     };
     let outcomes = train(&data, flags.length, data.test.len());

@@ -56,12 +56,8 @@ fn compare(data: &Mnist, iterations: usize) -> Vec<LossCurve> {
 }
 
 fn main() -> ExitCode {
-    let flags = match SPEC.parse_env() {
-        Ok(flags) => flags,
-        Err(code) => return code,
-    };
-    let data = match training::load_mnist() {
-        Ok(data) => data,
+    let (flags, data) = match training::flags_and_mnist(&SPEC) {
+        Ok(both) => both,
         Err(code) => return code,
     };
     let curves = compare(&data, flags.length);

@@ -198,6 +198,15 @@ impl Training {
     }
 }
 
+/// The example's flags parsed by `spec`, then MNIST; on failure the error is printed and `Err` holds the status
+/// for `main` to return.
+pub fn flags_and_mnist(
+    spec: &super::flags::Spec,
+) -> Result<(super::flags::Flags, mnist::Mnist), std::process::ExitCode> {
+    let flags = spec.parse_env()?;
+    Ok((flags, load_mnist()?))
+}
+
 /// MNIST, found as the trainer finds it (`MNIST_DIR`, the cache, or a verified download); on failure the error
 /// is printed and `Err` holds the status for `main` to return.
 pub fn load_mnist() -> Result<mnist::Mnist, std::process::ExitCode> {
