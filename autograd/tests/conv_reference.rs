@@ -120,6 +120,34 @@ fn pooling_is_the_definition() {
     assert!(diff < 1e-15, "{diff}");
 }
 
+/// A window's gradient goes to its first largest element (row-major), as in PyTorch, ties and NaN included;
+/// overlapping windows that pick the same element add up.
+#[test]
+fn max_pool2d_gradient_goes_to_the_first_maximum() {
+    let tape = Tape::<f64>::new();
+    #[rustfmt::skip]
+    let x = tape.var(ndarray::Array::from_shape_vec((1, 1, 3, 4), vec![
+        1.0, 7.0, 7.0, 0.0,
+        7.0, 7.0, f64::NAN, 2.0,
+        5.0, 9.0, 3.0, 4.0,
+    ]).unwrap());
+    let y = x.max_pool2d((2, 2), (1, 2), (0, 0));
+    let y_value = y.value();
+    assert_eq!(y_value[[0, 0, 0, 0]], 7.0);
+    assert!(y_value[[0, 0, 0, 1]].is_nan());
+    assert_eq!(y_value[[0, 0, 1, 0]], 9.0);
+    assert!(y_value[[0, 0, 1, 1]].is_nan());
+    let weights = tape.constant(ndarray::array![[[[1.0, 10.0], [100.0, 1000.0]]]]);
+    let g = (y * weights).sum().backward().get(x).unwrap().to_owned();
+    #[rustfmt::skip]
+    let expected = vec![
+        0.0, 1.0, 0.0, 0.0,
+        0.0, 0.0, 1010.0, 0.0,
+        0.0, 100.0, 0.0, 0.0,
+    ];
+    assert_eq!(g.iter().copied().collect::<Vec<_>>(), expected);
+}
+
 #[test]
 #[should_panic(expected = "conv2d: input [1, 2, 5, 5] and filters [4, 3, 3, 3] do not fit")]
 fn conv2d_names_the_shapes_that_do_not_fit() {

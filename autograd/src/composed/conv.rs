@@ -1,13 +1,24 @@
 //! Convolution and pooling over `[N, C, H, W]` values, built as im2col: `unfold2d` gathers the windows into
-//! columns, then one batched matrix product (convolution), a maximum or a mean per window (pooling). The
-//! gradients come from the primitives — `fold2d` (col2im) for the input, the product's rule for the weights —
-//! so a network of these is differentiable twice (double backprop through a convolution).
+//! columns, then one batched matrix product (convolution) or a mean per window (average pooling); max-pooling
+//! gathers each window's largest element. The gradients come from the primitives — `fold2d` (col2im) for the
+//! input, the product's rule for the weights, `scatter_add` for max-pooling — so a network of these is
+//! differentiable twice (double backprop through a convolution).
 
 use crate::{Backend, Float, Var};
 
-/// The output length of an axis of `len` for a window of `kernel`, `stride` and `padding`.
-fn positions(len: usize, kernel: usize, stride: usize, padding: usize) -> usize {
-    (len + 2 * padding).saturating_sub(kernel) / stride.max(1) + 1
+/// The output height and width of `[N, C, H, W]` (`xs`) for a window of `kernel`, `stride` and `padding`.
+fn positions(
+    xs: &[usize],
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+) -> (usize, usize) {
+    let along =
+        |len: usize, k: usize, s: usize, p: usize| (len + 2 * p).saturating_sub(k) / s.max(1) + 1;
+    (
+        along(xs[2], kernel.0, stride.0, padding.0),
+        along(xs[3], kernel.1, stride.1, padding.1),
+    )
 }
 
 impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
@@ -51,10 +62,7 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
         let (oc, kernel) = (ws[0], (ws[2], ws[3]));
         let cols = self.padded(padding, T::zero()).unfold2d(kernel, stride);
         let filters = weight.reshape(&[oc, ws[1] * ws[2] * ws[3]]);
-        let (oh, ow) = (
-            positions(xs[2], ws[2], stride.0, padding.0),
-            positions(xs[3], ws[3], stride.1, padding.1),
-        );
+        let (oh, ow) = positions(&xs, kernel, stride, padding);
         let y = filters.matmul(cols).reshape(&[xs[0], oc, oh, ow]);
         match bias {
             Some(b) => y + b.reshape(&[1, oc, 1, 1]),
@@ -63,7 +71,9 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
     }
 
     /// The maximum of each `kernel` window of `[N, C, H, W]`, moved by `stride`, over the input padded with
-    /// `padding` elements of −∞ (`torch.nn.functional.max_pool2d`). Ties in a window share its gradient.
+    /// `padding` elements of −∞ (`torch.nn.functional.max_pool2d`). The gradient goes to the window's first
+    /// largest element, as in PyTorch: the maximum is taken as a `gather` of each window's argmax, whose adjoint
+    /// `scatter_add` is the backward pass (and, being linear, makes the pooling differentiable again).
     ///
     /// ```
     /// use autograd::Tape;
@@ -82,14 +92,18 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Self {
-        self.pool(
-            "max_pool2d",
-            kernel,
-            stride,
-            padding,
-            T::neg_infinity(),
-            |windows| windows.max_axes(2, false),
-        )
+        let xs = self.shape();
+        if xs.len() != 4 {
+            panic!("max_pool2d: expected [N, C, H, W], got shape {xs:?}");
+        }
+        let padded = self.padded(padding, T::neg_infinity());
+        let index = padded.window_argmax2d(kernel, stride);
+        let (oh, ow) = positions(&xs, kernel, stride, padding);
+        let ps = padded.shape();
+        padded
+            .reshape(&[ps[0], ps[1], ps[2] * ps[3]])
+            .gather(2, &index)
+            .reshape(&[xs[0], xs[1], oh, ow])
     }
 
     /// The mean of each `kernel` window of `[N, C, H, W]`, moved by `stride`, over the input padded with
@@ -104,38 +118,15 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Self {
-        self.pool(
-            "avg_pool2d",
-            kernel,
-            stride,
-            padding,
-            T::zero(),
-            |windows| windows.mean_axes(2, false),
-        )
-    }
-
-    /// Pooling: the windows of each channel as `[N, C, kh·kw, OH·OW]`, reduced over axis 2 by `reduce`.
-    #[track_caller]
-    fn pool(
-        self,
-        op: &str,
-        kernel: (usize, usize),
-        stride: (usize, usize),
-        padding: (usize, usize),
-        fill: T,
-        reduce: impl FnOnce(Self) -> Self,
-    ) -> Self {
         let xs = self.shape();
         if xs.len() != 4 {
-            panic!("{op}: expected [N, C, H, W], got shape {xs:?}");
+            panic!("avg_pool2d: expected [N, C, H, W], got shape {xs:?}");
         }
-        let cols = self.padded(padding, fill).unfold2d(kernel, stride);
-        let (oh, ow) = (
-            positions(xs[2], kernel.0, stride.0, padding.0),
-            positions(xs[3], kernel.1, stride.1, padding.1),
-        );
-        let windows = cols.reshape(&[xs[0], xs[1], kernel.0 * kernel.1, oh * ow]);
-        reduce(windows).reshape(&[xs[0], xs[1], oh, ow])
+        let cols = self.padded(padding, T::zero()).unfold2d(kernel, stride);
+        let (oh, ow) = positions(&xs, kernel, stride, padding);
+        cols.reshape(&[xs[0], xs[1], kernel.0 * kernel.1, oh * ow])
+            .mean_axes(2, false)
+            .reshape(&[xs[0], xs[1], oh, ow])
     }
 
     /// The `[N, C, H, W]` value with `padding` elements of `fill` around each image, or itself without padding.

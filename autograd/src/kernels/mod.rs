@@ -17,4 +17,4 @@ pub(crate) use matmul::matmul_dyn;
 #[cfg(feature = "rayon")]
 pub use matmul::matmul_parallel;
 pub(crate) use reduce::{max_axis, sum_axis, sum_to, tie_shares};
-pub(crate) use window::{col2im, im2col, Windows};
+pub(crate) use window::{col2im, im2col, window_argmax, Windows};

@@ -1,5 +1,7 @@
 //! im2col and col2im on contiguous buffers: the loops behind `Unfold` and `Fold`, one slice copy (or a strided
-//! gather) per window row instead of one ndarray slice per row.
+//! gather) per window row instead of one ndarray slice per row; and the argmax of each window, for max-pooling.
+
+use crate::Float;
 
 /// The geometry of sliding windows over `[N, C, H, W]` images: sizes, kernel, stride and output positions.
 #[derive(Clone, Copy, Debug)]
@@ -70,4 +72,41 @@ pub(crate) fn col2im<T: Copy + std::ops::AddAssign>(
             image[to + k * sw] += v;
         }
     });
+}
+
+/// For every window of `image` (`[N, C, H, W]`, row-major), the position in its `H·W` plane of the window's
+/// first largest element, NaN counting as largest (PyTorch's choice), as `[N, C, OH·OW]`, row-major.
+pub(crate) fn window_argmax<T: Float>(image: &[T], windows: &Windows) -> Vec<usize> {
+    let (n, c, h, w) = windows.image;
+    let ((kh, kw), (sh, sw), (oh, ow)) = (windows.kernel, windows.stride, windows.out);
+    let mut index = vec![0; n * c * oh * ow];
+    let mut top = vec![T::zero(); ow];
+    for (plane, index) in image
+        .chunks_exact(h * w)
+        .zip(index.chunks_exact_mut(oh * ow))
+    {
+        for (y, best) in index.chunks_exact_mut(ow).enumerate() {
+            // One output row at a time, all its windows moved over their elements together, choosing by
+            // selects rather than branches (the comparisons are data-dependent coin flips).
+            let corner = y * sh * w;
+            for (x, (best, top)) in best.iter_mut().zip(&mut top).enumerate() {
+                *best = corner + x * sw;
+                *top = plane[*best];
+            }
+            for i in 0..kh {
+                for j in 0..kw {
+                    let start = corner + i * w + j;
+                    for (x, (best, top)) in best.iter_mut().zip(&mut top).enumerate() {
+                        let at = start + x * sw;
+                        let v = plane[at];
+                        // A larger value, or the window's first NaN, takes over.
+                        let wins = (v > *top) | (v.is_nan() & !top.is_nan());
+                        *best = if wins { at } else { *best };
+                        *top = if wins { v } else { *top };
+                    }
+                }
+            }
+        }
+    }
+    index
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::rc::Rc;
 
-use ndarray::{ArrayD, AsArray, Dimension, IxDyn};
+use ndarray::{ArrayD, AsArray, Dimension};
 use smallvec::smallvec;
 
 use super::{InputGrads, Op, Primitive};
@@ -37,13 +37,38 @@ impl IndexMap {
         IndexMap { index, source }
     }
 
-    /// Calls `f(source position, index position)` for every element of the index.
-    fn each(&self, axis: usize, mut f: impl FnMut(&IxDyn, &IxDyn)) {
-        let mut at = IxDyn(&self.source);
-        for (position, &i) in self.index.indexed_iter() {
-            at.slice_mut().copy_from_slice(position.slice());
-            at[axis] = i;
-            f(&at, &position);
+    /// Calls `f(source offset, index offset)` for every element of the index, both offsets row-major.
+    fn each(&self, axis: usize, mut f: impl FnMut(usize, usize)) {
+        let shape = self.index.shape();
+        let (Some(index), true) = (
+            self.index.as_slice(),
+            (0..shape.len()).all(|d| d == axis || shape[d] == self.source[d]),
+        ) else {
+            return self.each_strided(axis, f);
+        };
+        // The common case: the index spans the source on every other axis, so both are
+        // `[outer, len, inner]` row-major, differing only in the indexed axis's length.
+        let inner: usize = shape[axis + 1..].iter().product();
+        let (taken, len) = (shape[axis], self.source[axis]);
+        for (block, lanes) in index.chunks_exact((taken * inner).max(1)).enumerate() {
+            let base = block * len * inner;
+            for (at, &i) in lanes.iter().enumerate() {
+                f(base + i * inner + at % inner, block * taken * inner + at);
+            }
+        }
+    }
+
+    /// [`each`](Self::each) for any index: each position's offset computed from its coordinates.
+    fn each_strided(&self, axis: usize, mut f: impl FnMut(usize, usize)) {
+        let mut strides = vec![1; self.source.len()];
+        for d in (1..self.source.len()).rev() {
+            strides[d - 1] = strides[d] * self.source[d];
+        }
+        for (at, (position, &i)) in self.index.indexed_iter().enumerate() {
+            let offset = (0..strides.len())
+                .map(|d| strides[d] * if d == axis { i } else { position[d] })
+                .sum();
+            f(offset, at);
         }
     }
 }
@@ -69,9 +94,15 @@ impl<T: Float> Primitive<T> for Gather {
                 self.map.source
             );
         }
-        let mut out = ArrayD::zeros(self.map.index.raw_dim());
-        x[0].with_view(|v| self.map.each(self.axis, |from, to| out[to] = v[from]));
-        Value::from_array(out)
+        let mut out = vec![T::zero(); self.map.index.len()];
+        x[0].with_view(|v| {
+            let v = v.as_standard_layout();
+            let v = v.as_slice().expect("standard layout");
+            self.map.each(self.axis, |from, to| out[to] = v[from]);
+        });
+        Value::from_array(
+            ArrayD::from_shape_vec(self.map.index.raw_dim(), out).expect("the index's shape"),
+        )
     }
 
     /// Each element's gradient is added back where it was taken from.
@@ -118,9 +149,15 @@ impl<T: Float> Primitive<T> for ScatterAdd {
                 self.map.index.shape()
             );
         }
-        let mut out = ArrayD::zeros(self.map.source.as_slice());
-        x[0].with_view(|v| self.map.each(self.axis, |to, from| out[to] += v[from]));
-        Value::from_array(out)
+        let mut out = vec![T::zero(); self.map.source.iter().product()];
+        x[0].with_view(|v| {
+            let v = v.as_standard_layout();
+            let v = v.as_slice().expect("standard layout");
+            self.map.each(self.axis, |to, from| out[to] += v[from]);
+        });
+        Value::from_array(
+            ArrayD::from_shape_vec(self.map.source.clone(), out).expect("the source's shape"),
+        )
     }
 
     fn vjp<'a, B: Backend<T>>(

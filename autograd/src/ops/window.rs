@@ -202,6 +202,32 @@ fn window(op: &str, kernel: (usize, usize), stride: (usize, usize)) -> Window {
 }
 
 impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
+    /// For each `kernel` window of `[N, C, H, W]` moved by `stride`, the position in its `H·W` plane of the
+    /// window's first largest element (NaN counting as largest), as `[N, C, OH·OW]`: what max-pooling
+    /// gathers. An array: it has no gradient.
+    #[track_caller]
+    pub(crate) fn window_argmax2d(
+        self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+    ) -> ArrayD<usize> {
+        let window = window("max_pool2d", kernel, stride);
+        self.with_value(|image| {
+            let &[n, c, h, w] = image.shape() else {
+                panic!(
+                    "max_pool2d: expected [N, C, H, W], got shape {:?}",
+                    image.shape()
+                )
+            };
+            let windows = window.over("max_pool2d", (n, c, h, w));
+            let image = image.as_standard_layout();
+            let index =
+                kernels::window_argmax(image.as_slice().expect("standard layout"), &windows);
+            let (oh, ow) = windows.out;
+            ArrayD::from_shape_vec(vec![n, c, oh * ow], index).expect("N·C·OH·OW positions")
+        })
+    }
+
     /// Every `kernel` window of an `[N, C, H, W]` value, moved by `stride`, as the columns of an
     /// `[N, C·kh·kw, OH·OW]` value (im2col; PyTorch's `F.unfold` without padding — pad first with
     /// [`pad`](Var::pad)). Window `(oh, ow)` is column `oh·OW + ow`; its element `(c, i, j)` is row
