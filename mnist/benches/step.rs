@@ -21,6 +21,9 @@ fn synthetic_batch(rows: usize) -> (Array2<f32>, Vec<usize>) {
 }
 
 fn training_step(c: &mut Criterion) {
+    // The trainer's allocator settings (its `main` makes the same call), so that these are the trainer's
+    // step times: without them the CNN's step page-faults its freed columns back in every iteration.
+    mnist::allocator::retain_freed_memory();
     let (x, labels) = synthetic_batch(100);
     for layers in [LayerChoice::Fused, LayerChoice::Composed] {
         let config = RunConfig {
