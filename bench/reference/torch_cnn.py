@@ -17,11 +17,10 @@ START = time.perf_counter()  # before importing torch, so wall_s includes the im
 import os  # noqa: E402
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-import mnist_idx  # noqa: E402
-from lecture_run import BATCH_SIZE, EVAL_CHUNK, EVAL_EVERY, SEED, WEIGHT_INIT_STD, evaluate, print_result  # noqa: E402
+from lecture_run import EVAL_EVERY, WEIGHT_INIT_STD  # noqa: E402
+from torch_training import train  # noqa: E402
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # the harness's --threads; 2 = this machine's cores
 EPOCHS = int(os.environ.get("BENCH_EPOCHS", "1"))
@@ -43,51 +42,9 @@ def simple_conv_net():
     return net
 
 
-def images_as_float(images):
-    """uint8 [N, 784] to float32 [N, 1, 28, 28] in [0, 1]."""
-    return (images.float() / 255).reshape(-1, 1, SIDE, SIDE)
-
-
-@torch.no_grad()
-def accuracy(net, images, labels):
-    correct = 0
-    for start in range(0, len(images), EVAL_CHUNK):
-        x = images_as_float(images[start : start + EVAL_CHUNK])
-        correct += (net(x).argmax(dim=1) == labels[start : start + EVAL_CHUNK]).sum().item()
-    return correct / len(images)
-
-
 def main():
-    torch.set_num_threads(THREADS)
-    torch.manual_seed(SEED)
-
-    data = mnist_idx.load(mnist_idx.data_dir_from_args())
-    train_images, train_labels = (torch.from_numpy(a.copy()) for a in data["train"])
-    test_images, test_labels = (torch.from_numpy(a.copy()) for a in data["test"])
-
-    net = simple_conv_net()
-    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
-
-    train_s = eval_s = 0.0
-    train_acc = test_acc = None
-    for i in range(1, EPOCHS * EVAL_EVERY + 1):
-        started = time.perf_counter()
-        batch = torch.randint(0, len(train_images), (BATCH_SIZE,))  # with replacement
-        loss = F.cross_entropy(net(images_as_float(train_images[batch])), train_labels[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        train_s += time.perf_counter() - started
-
-        if i % EVAL_EVERY == 0:
-            train_acc, test_acc, seconds = evaluate(
-                i, lambda images, labels: accuracy(net, images, labels),
-                (train_images, train_labels), (test_images, test_labels),
-            )
-            eval_s += seconds
-
-    print_result("pytorch", START, train_s, eval_s, train_acc, test_acc,
-                 torch=torch.__version__, threads=torch.get_num_threads())
+    train(START, THREADS, simple_conv_net, lambda params: torch.optim.Adam(params, lr=LEARNING_RATE),
+          lambda images: (images.float() / 255).reshape(-1, 1, SIDE, SIDE), EPOCHS * EVAL_EVERY)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,10 @@ START = time.perf_counter()  # before importing torch, so wall_s includes the im
 import os  # noqa: E402
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-import mnist_idx  # noqa: E402
-from lecture_run import (  # noqa: E402
-    BATCH_SIZE, EVAL_CHUNK, EVAL_EVERY, HIDDEN, INPUT, ITERATIONS, LEARNING_RATE, OUTPUT, SEED,
-    WEIGHT_INIT_STD, evaluate, print_result,
-)
+from lecture_run import HIDDEN, INPUT, ITERATIONS, LEARNING_RATE, OUTPUT, WEIGHT_INIT_STD  # noqa: E402
+from torch_training import train  # noqa: E402
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # the harness's --threads; 2 = this machine's cores
 
@@ -38,49 +34,9 @@ def two_layer_net():
     return net
 
 
-@torch.no_grad()
-def accuracy(net, images, labels):
-    correct = 0
-    for start in range(0, len(images), EVAL_CHUNK):
-        x = images[start : start + EVAL_CHUNK].float() / 255
-        correct += (net(x).argmax(dim=1) == labels[start : start + EVAL_CHUNK]).sum().item()
-    return correct / len(images)
-
-
 def main():
-    torch.set_num_threads(THREADS)
-    torch.manual_seed(SEED)
-
-    data = mnist_idx.load(mnist_idx.data_dir_from_args())
-    # Still uint8 (torch.from_numpy shares the buffer; copied once to own a writable tensor).
-    train_images, train_labels = (torch.from_numpy(a.copy()) for a in data["train"])
-    test_images, test_labels = (torch.from_numpy(a.copy()) for a in data["test"])
-
-    net = two_layer_net()
-    optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
-
-    train_s = eval_s = 0.0
-    train_acc = test_acc = None
-    for i in range(1, ITERATIONS + 1):
-        started = time.perf_counter()
-        batch = torch.randint(0, len(train_images), (BATCH_SIZE,))  # with replacement
-        x = train_images[batch].float() / 255
-        t = train_labels[batch]
-        loss = F.cross_entropy(net(x), t)  # softmax with loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        train_s += time.perf_counter() - started
-
-        if i % EVAL_EVERY == 0:
-            train_acc, test_acc, seconds = evaluate(
-                i, lambda images, labels: accuracy(net, images, labels),
-                (train_images, train_labels), (test_images, test_labels),
-            )
-            eval_s += seconds
-
-    print_result("pytorch", START, train_s, eval_s, train_acc, test_acc,
-                 torch=torch.__version__, threads=torch.get_num_threads())
+    train(START, THREADS, two_layer_net, lambda params: torch.optim.SGD(params, lr=LEARNING_RATE),
+          lambda images: images.float() / 255, ITERATIONS)
 
 
 if __name__ == "__main__":
