@@ -101,8 +101,10 @@ pub(crate) fn window_argmax<T: Float>(image: &[T], windows: &Windows) -> Vec<usi
                         let v = plane[at];
                         // A larger value, or the window's first NaN, takes over.
                         let wins = (v > *top) | (v.is_nan() & !top.is_nan());
-                        *best = if wins { at } else { *best };
-                        *top = if wins { v } else { *top };
+                        // `best = if wins { at } else { best }`, as a mask: LLVM turned the select into a
+                        // branch, mispredicted half the time.
+                        *best ^= (*best ^ at) & usize::from(wins).wrapping_neg();
+                        *top = plane[*best];
                     }
                 }
             }
