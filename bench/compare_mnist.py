@@ -6,7 +6,10 @@ process it measures the wall time (from spawn to exit, so interpreter start-up, 
 included) and the peak resident memory (ru_maxrss from wait4), and reads the training and evaluation times
 and the final accuracies that the process prints. Prints a markdown table of the medians and the ratios.
 
-Usage: python3 bench/compare_mnist.py [--rounds N] [--threads N] [--data-dir DIR] [--python PATH] [--no-build]
+Usage: python3 bench/compare_mnist.py [--model mlp|cnn] [--epochs N] [--rounds N] [--threads N] [--data-dir DIR]
+                                     [--python PATH] [--no-build]
+--model cnn compares the book's SimpleConvNet instead (`mnist train --model cnn --epochs N` against
+reference/torch_cnn.py, N epochs, default 1; there is no NumPy or candle reference for it).
 The Python references run with bench/.venv/bin/python (made by bench/reference/setup.sh) when it exists; a
 reference whose library is missing, or that does not build, is skipped with the reason printed.
 Needs only Python's standard library itself.
@@ -180,6 +183,10 @@ def fmt_ratio(value, base):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+                        help="the lecture's 784-50-10 run (default) or the book's SimpleConvNet")
+    parser.add_argument("--epochs", type=int, default=1,
+                        help="epochs of the SimpleConvNet run (--model cnn; default 1)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of all implementations (default 3)")
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR", DEFAULT_DATA),
                         help=f"the four MNIST .gz files (default $MNIST_DIR, else {DEFAULT_DATA})")
@@ -196,13 +203,15 @@ def main():
     args = parser.parse_args()
 
     threads = str(args.threads)
-    env = dict(os.environ, MNIST_DIR=args.data_dir, BENCH_THREADS=threads, OMP_NUM_THREADS=threads,
+    env = dict(os.environ, MNIST_DIR=args.data_dir, BENCH_THREADS=threads, BENCH_EPOCHS=str(args.epochs), OMP_NUM_THREADS=threads,
                OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads, RAYON_NUM_THREADS=threads)
     # Some machines set these to pin OpenBLAS to an older kernel (Haswell, AVX2) for the sake of old builds;
     # the pinned NumPy's OpenBLAS runs correctly with the kernel it picks itself (SkylakeX, AVX-512, here),
     # and pinning would slow the NumPy reference down.
     unpinned = [f"{pin}={env.pop(pin)}" for pin in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if pin in env]
-    print(f"# MNIST comparison, {datetime.date.today().isoformat()}")
+    cnn = args.model == "cnn"
+    run_name = f"SimpleConvNet, {args.epochs} epoch(s)" if cnn else "the lecture's 784-50-10 run"
+    print(f"# MNIST comparison ({run_name}), {datetime.date.today().isoformat()}")
     print(f"\nMachine: {machine()}; load average at the start {os.getloadavg()[0]:.2f}")
     if unpinned:
         print(f"Unset for the references (OpenBLAS picks its own kernel): {', '.join(unpinned)}")
@@ -214,18 +223,22 @@ def main():
 
     out_dir = tempfile.mkdtemp(prefix="compare_mnist_")
     rust_bin = os.path.join(ROOT, "target", "release", "mnist")
-    impls = {"rust": ([rust_bin, "train", "--no-plots", "--out", out_dir], parse_rust)}
-    versions = [f"Rust trainer: {rustc}, `mnist train --no-plots` (fused layers, f32; trains on 1 thread, "
+    model = ["--model", "cnn", "--epochs", str(args.epochs)] if cnn else []
+    impls = {"rust": ([rust_bin, "train", "--no-plots", "--force", "--out", out_dir, *model], parse_rust)}
+    versions = [f"Rust trainer: {rustc}, `mnist train --no-plots {' '.join(model)}` (f32; trains on 1 thread, "
                 f"evaluates on {os.cpu_count()})"]
     skipped = []
-    for name, module, script in (("pytorch", "torch", "torch_mnist.py"), ("numpy", "numpy", "numpy_mnist.py")):
+    references = [("pytorch", "torch", "torch_cnn.py")] if cnn else [
+        ("pytorch", "torch", "torch_mnist.py"), ("numpy", "numpy", "numpy_mnist.py")]
+    for name, module, script in references:
         reason, version = check_python(args.python, module, env)
         if reason:
             skipped.append(f"{name} skipped: {reason} (run `bash bench/reference/setup.sh`)")
         else:
             impls[name] = ([args.python, os.path.join(REFERENCE, script)], parse_json_line)
             versions.append(f"{name}: {module} {version}, Python {platform.python_version()}, {threads} thread(s)")
-    reason, candle_bin, version = build_candle(not args.no_build)
+    reason, candle_bin, version = ("no SimpleConvNet reference", None, None) if cnn else build_candle(
+        not args.no_build)
     if reason:
         skipped.append(f"candle skipped: {reason}")
     else:

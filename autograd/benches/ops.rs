@@ -7,6 +7,12 @@
 //! matrix products, …) at the shapes of the examples: a 10-class head on a batch of 100, an attention block
 //! (8 heads or batch elements, 64 positions, 32 channels), an RNN step, a CNN's padded 28×28 input.
 //!
+//! The third group times the stages of the book's SimpleConvNet (conv 30×5×5 → ReLU → max-pool 2×2 →
+//! Affine 4320 → 100) on a batch of 100 MNIST images. Its arrays are megabytes, which glibc returns to the
+//! kernel when freed, so the figures are dominated by page faults unless freed memory is kept, as the trainer
+//! does (`mnist/src/allocator.rs`): run it with `MALLOC_MMAP_THRESHOLD_=33554432
+//! MALLOC_TRIM_THRESHOLD_=268435456` set.
+//!
 //! `cargo bench -p autograd --bench ops`
 
 use autograd::{Tape, Var};
@@ -181,6 +187,40 @@ fn general_ops(c: &mut Criterion) {
     run(c, "general op forward+backward", cases);
 }
 
+fn conv_net_stages(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(13);
+    let images = random(&mut rng, &[100, 1, 28, 28]);
+    let filters = random(&mut rng, &[30, 1, 5, 5]);
+    let bias = random(&mut rng, &[30]);
+    let features = random(&mut rng, &[100, 30, 24, 24]);
+    let pooled = random(&mut rng, &[100, 4320]);
+    let weight = random(&mut rng, &[4320, 100]);
+    let cases: Vec<Case> = vec![
+        (
+            "conv2d [100,1,28,28]*[30,1,5,5]+[30], images constant",
+            vec![images, filters, bias],
+            true,
+            |v| v[0].conv2d(v[1], Some(v[2]), (1, 1), (0, 0)),
+        ),
+        ("relu [100,30,24,24]", vec![features.clone()], false, |v| {
+            v[0].relu()
+        }),
+        (
+            "max_pool2d [100,30,24,24] 2x2",
+            vec![features],
+            false,
+            |v| v[0].max_pool2d((2, 2), (2, 2), (0, 0)),
+        ),
+        (
+            "matmul [100,4320]·[4320,100]",
+            vec![pooled, weight],
+            false,
+            |v| v[0].matmul(v[1]),
+        ),
+    ];
+    run(c, "SimpleConvNet stage forward+backward", cases);
+}
+
 fn run(c: &mut Criterion, group: &str, cases: Vec<Case>) {
     let mut group = c.benchmark_group(group);
     for (name, inputs, first_constant, op) in cases {
@@ -191,5 +231,5 @@ fn run(c: &mut Criterion, group: &str, cases: Vec<Case>) {
     group.finish();
 }
 
-criterion_group!(benches, ops, general_ops);
+criterion_group!(benches, ops, general_ops, conv_net_stages);
 criterion_main!(benches);
