@@ -185,8 +185,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
                         help="the lecture's 784-50-10 run (default) or the book's SimpleConvNet")
-    parser.add_argument("--epochs", type=int, default=1,
-                        help="epochs of the SimpleConvNet run (--model cnn; default 1)")
+    parser.add_argument("--epochs", type=int,
+                        help="epochs of the SimpleConvNet run (--model cnn only; default 1)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of all implementations (default 3)")
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DIR", DEFAULT_DATA),
                         help=f"the four MNIST .gz files (default $MNIST_DIR, else {DEFAULT_DATA})")
@@ -201,15 +201,21 @@ def main():
     parser.add_argument("--no-build", action="store_true",
                         help="use target/release/mnist and the candle reference as they are")
     args = parser.parse_args()
+    cnn = args.model == "cnn"
+    if args.epochs is not None and not cnn:
+        parser.error("--epochs is for --model cnn (the lecture's run is 10,000 iterations)")
+    args.epochs = 1 if args.epochs is None else args.epochs
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
 
     threads = str(args.threads)
-    env = dict(os.environ, MNIST_DIR=args.data_dir, BENCH_THREADS=threads, BENCH_EPOCHS=str(args.epochs), OMP_NUM_THREADS=threads,
-               OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads, RAYON_NUM_THREADS=threads)
+    env = dict(os.environ, MNIST_DIR=args.data_dir, BENCH_THREADS=threads, BENCH_EPOCHS=str(args.epochs),
+               OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+               RAYON_NUM_THREADS=threads)
     # Some machines set these to pin OpenBLAS to an older kernel (Haswell, AVX2) for the sake of old builds;
     # the pinned NumPy's OpenBLAS runs correctly with the kernel it picks itself (SkylakeX, AVX-512, here),
     # and pinning would slow the NumPy reference down.
     unpinned = [f"{pin}={env.pop(pin)}" for pin in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if pin in env]
-    cnn = args.model == "cnn"
     run_name = f"SimpleConvNet, {args.epochs} epoch(s)" if cnn else "the lecture's 784-50-10 run"
     print(f"# MNIST comparison ({run_name}), {datetime.date.today().isoformat()}")
     print(f"\nMachine: {machine()}; load average at the start {os.getloadavg()[0]:.2f}")
@@ -225,8 +231,8 @@ def main():
     rust_bin = os.path.join(ROOT, "target", "release", "mnist")
     model = ["--model", "cnn", "--epochs", str(args.epochs)] if cnn else []
     impls = {"rust": ([rust_bin, "train", "--no-plots", "--force", "--out", out_dir, *model], parse_rust)}
-    versions = [f"Rust trainer: {rustc}, `mnist train --no-plots {' '.join(model)}` (f32; trains on 1 thread, "
-                f"evaluates on {os.cpu_count()})"]
+    command = " ".join(["mnist train --no-plots", *model])
+    versions = [f"Rust trainer: {rustc}, `{command}` (f32; trains on 1 thread, evaluates on {os.cpu_count()})"]
     skipped = []
     references = [("pytorch", "torch", "torch_cnn.py")] if cnn else [
         ("pytorch", "torch", "torch_mnist.py"), ("numpy", "numpy", "numpy_mnist.py")]
