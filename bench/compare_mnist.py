@@ -7,9 +7,12 @@ included) and the peak resident memory (ru_maxrss from wait4), and reads the tra
 and the final accuracies that the process prints. Prints a markdown table of the medians and the ratios.
 
 Usage: python3 bench/compare_mnist.py [--model mlp|cnn] [--epochs N] [--rounds N] [--threads N] [--data-dir DIR]
-                                     [--python PATH] [--no-build]
+                                     [--python PATH] [--with-avx2] [--no-build]
 --model cnn compares the book's SimpleConvNet instead (`mnist train --model cnn --epochs N` against
 reference/torch_cnn.py, N epochs, default 1; there is no NumPy or candle reference for it).
+--with-avx2 also runs the trainer built without its AVX-512 code paths (`--no-default-features`, kept as
+target/release/mnist-avx2), as "rust-avx2" in every round: on an AVX-512 processor, the figure of the paths
+that AVX2-only processors take.
 The Python references run with bench/.venv/bin/python (made by bench/reference/setup.sh) when it exists; a
 reference whose library is missing, or that does not build, is skipped with the reason printed.
 Needs only Python's standard library itself.
@@ -198,8 +201,10 @@ def main():
     parser.add_argument("--retries", type=int, default=4, help="re-runs of a disturbed run (default 4)")
     parser.add_argument("--wait", type=float, default=120,
                         help="seconds to wait for a quiet machine before each run (default 120)")
+    parser.add_argument("--with-avx2", action="store_true",
+                        help="also run the trainer built without its AVX-512 paths, as rust-avx2")
     parser.add_argument("--no-build", action="store_true",
-                        help="use target/release/mnist and the candle reference as they are")
+                        help="use target/release/mnist(-avx2) and the candle reference as they are")
     args = parser.parse_args()
     cnn = args.model == "cnn"
     if args.epochs is not None and not cnn:
@@ -222,17 +227,26 @@ def main():
     if unpinned:
         print(f"Unset for the references (OpenBLAS picks its own kernel): {', '.join(unpinned)}")
 
+    rust_bin = os.path.join(ROOT, "target", "release", "mnist")
+    avx2_bin = rust_bin + "-avx2"
     if not args.no_build:
+        if args.with_avx2:
+            build = ["cargo", "build", "--release", "-p", "mnist", "--no-default-features"]
+            print(f"Building: {' '.join(build)}", file=sys.stderr, flush=True)
+            subprocess.run(build, cwd=ROOT, check=True, env=BUILD_ENV)
+            shutil.copy2(rust_bin, avx2_bin)
         print("Building: cargo build --release -p mnist", file=sys.stderr, flush=True)
         subprocess.run(["cargo", "build", "--release", "-p", "mnist"], cwd=ROOT, check=True, env=BUILD_ENV)
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
 
     out_dir = tempfile.mkdtemp(prefix="compare_mnist_")
-    rust_bin = os.path.join(ROOT, "target", "release", "mnist")
     model = ["--model", "cnn", "--epochs", str(args.epochs)] if cnn else []
     impls = {"rust": ([rust_bin, "train", "--no-plots", "--force", "--out", out_dir, *model], parse_rust)}
     command = " ".join(["mnist train --no-plots", *model])
     versions = [f"Rust trainer: {rustc}, `{command}` (f32; trains on 1 thread, evaluates on {os.cpu_count()})"]
+    if args.with_avx2:
+        impls["rust-avx2"] = ([avx2_bin, "train", "--no-plots", "--force", "--out", out_dir, *model], parse_rust)
+        versions.append("rust-avx2: the same trainer built with `--no-default-features` (no AVX-512 code paths)")
     skipped = []
     references = [("pytorch", "torch", "torch_cnn.py")] if cnn else [
         ("pytorch", "torch", "torch_mnist.py"), ("numpy", "numpy", "numpy_mnist.py")]
