@@ -150,7 +150,7 @@ impl Split {
     /// The rows `rows` (an exact-size index iterator) converted to floats in `[0, 1]`.
     fn rows_to_float<F: Float + From<u8>>(
         &self,
-        rows: impl ExactSizeIterator<Item = usize>,
+        rows: impl ExactSizeIterator<Item = usize> + Clone,
     ) -> Array2<F> {
         let n = rows.len();
         let mut data = Vec::with_capacity(n * PIXELS);
