@@ -116,27 +116,33 @@ where
     let mut timing = Timing::default();
     let first = history.losses.len() + 1;
     std::thread::scope(|scope| {
-        // Mini-batches are drawn and converted to floats on a second thread, two steps ahead, while this one
-        // computes; dropping the receiver (on return) ends the producer.
-        let (batches, next_batch) = std::sync::mpsc::sync_channel::<Batch<T>>(2);
+        // Mini-batches are drawn and converted to floats on a second thread, a group or two ahead, while this
+        // one computes; dropping the receiver (on return) ends the producer.
+        let (groups, next_group) = std::sync::mpsc::sync_channel::<Vec<Batch<T>>>(1);
         scope.spawn(move || {
-            for step in first..=schedule.iterations {
-                if batches
-                    .send(Batch::draw(&data.train, schedule, step))
-                    .is_err()
-                {
+            for start in (first..=schedule.iterations).step_by(BATCHES_PER_HAND_OVER) {
+                let end = (start + BATCHES_PER_HAND_OVER - 1).min(schedule.iterations);
+                let group = (start..=end)
+                    .map(|step| Batch::draw(&data.train, schedule, step))
+                    .collect();
+                if groups.send(group).is_err() {
                     break;
                 }
             }
         });
+        let mut batches = Vec::new().into_iter();
         for step in first..=schedule.iterations {
             if observer.should_stop() {
                 return Ok((Outcome::Stopped(step - 1), timing));
             }
             let started = Instant::now();
-            let batch = next_batch
-                .recv()
-                .expect("the batch thread runs until the last step");
+            let batch = batches.next().unwrap_or_else(|| {
+                batches = next_group
+                    .recv()
+                    .expect("the batch thread runs until the last step")
+                    .into_iter();
+                batches.next().expect("a group holds at least one batch")
+            });
             debug_assert_eq!(batch.step, step);
             let loss = learner.step(batch.x.view(), &batch.labels).to_f64();
             timing.training += started.elapsed();
@@ -159,6 +165,11 @@ where
         Ok((Outcome::Finished, timing))
     })
 }
+
+/// Mini-batches handed from the batch thread to the training thread at a time. Handing them over one by one
+/// made the training thread wake the (waiting) batch thread at every step, a system call that took about 15%
+/// of the trainer's samples on a 2-core virtual machine; in groups it happens once per group.
+const BATCHES_PER_HAND_OVER: usize = 8;
 
 /// Mini-batch `step`: its images as floats and its labels.
 struct Batch<T> {
