@@ -193,8 +193,10 @@ impl<T: Float + From<u8>> Batch<T> {
     }
 }
 
-/// Rows converted to floats at a time during evaluation (bounds the memory an evaluation needs).
-const EVAL_CHUNK: usize = 2_000;
+/// Rows converted to floats at a time during evaluation (bounds the memory an evaluation needs). 500 rows of
+/// f32 (1.5 MiB) stay in a core's L2 cache between the conversion that writes them and the product that reads
+/// them, where 2,000 rows (6 MiB) went out to memory and back: evaluation 0.84–0.90 s → 0.79–0.81 s a run.
+const EVAL_CHUNK: usize = 500;
 
 /// The fraction of `split` that `learner` classifies correctly, evaluated in chunks on all cores.
 ///
