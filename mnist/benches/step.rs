@@ -42,9 +42,9 @@ fn training_step(c: &mut Criterion) {
 }
 
 fn evaluation_chunk(c: &mut Criterion) {
-    let (x, _) = synthetic_batch(2_000);
+    let (x, _) = synthetic_batch(500);
     let model = Model::<f32>::new(&RunConfig::default());
-    c.bench_function("predict 2,000 images", |b| {
+    c.bench_function("predict 500 images", |b| {
         b.iter(|| model.predict_classes(x.view()))
     });
 }
@@ -62,8 +62,8 @@ fn pixel_conversion(c: &mut Criterion) {
     c.bench_function("convert a mini-batch (100 random rows)", |b| {
         b.iter(|| split.batch::<f32>(next.next().expect("cycles")))
     });
-    let mut chunks = (0..30).map(|i| i * 2_000..(i + 1) * 2_000).cycle();
-    c.bench_function("convert an evaluation chunk (2,000 rows)", |b| {
+    let mut chunks = (0..120).map(|i| i * 500..(i + 1) * 500).cycle();
+    c.bench_function("convert an evaluation chunk (500 rows)", |b| {
         b.iter(|| split.images_float::<f32>(chunks.next().expect("cycles")))
     });
 }
