@@ -10,8 +10,8 @@ Usage: python3 bench/compare_mnist.py [--model mlp|cnn] [--epochs N] [--rounds N
                                      [--python PATH] [--with-avx2] [--no-build]
 --model cnn compares the book's SimpleConvNet instead (`mnist train --model cnn --epochs N` against
 reference/torch_cnn.py, N epochs, default 1; there is no NumPy or candle reference for it).
---with-avx2 also runs the trainer built without its AVX-512 code paths (`--no-default-features`, kept as
-target/release/mnist-avx2), as "rust-avx2" in every round: on an AVX-512 processor, the figure of the paths
+--with-avx2 also runs the trainer built without its AVX-512 code paths (`--no-default-features`, built in
+target/avx2 and copied to target/release/mnist-avx2), as "rust-avx2" in every round: on an AVX-512 processor, the figure of the paths
 that AVX2-only processors take.
 The Python references run with bench/.venv/bin/python (made by bench/reference/setup.sh) when it exists; a
 reference whose library is missing, or that does not build, is skipped with the reason printed.
@@ -231,12 +231,18 @@ def main():
     avx2_bin = rust_bin + "-avx2"
     if not args.no_build:
         if args.with_avx2:
-            build = ["cargo", "build", "--release", "-p", "mnist", "--no-default-features"]
+            # Its own target directory, so that the two builds do not undo each other's compiled crates.
+            build = ["cargo", "build", "--release", "-p", "mnist", "--no-default-features",
+                     "--target-dir", os.path.join(ROOT, "target", "avx2")]
             print(f"Building: {' '.join(build)}", file=sys.stderr, flush=True)
             subprocess.run(build, cwd=ROOT, check=True, env=BUILD_ENV)
-            shutil.copy2(rust_bin, avx2_bin)
+            os.makedirs(os.path.dirname(avx2_bin), exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, "target", "avx2", "release", "mnist"), avx2_bin)
         print("Building: cargo build --release -p mnist", file=sys.stderr, flush=True)
         subprocess.run(["cargo", "build", "--release", "-p", "mnist"], cwd=ROOT, check=True, env=BUILD_ENV)
+    for binary in [rust_bin] + ([avx2_bin] if args.with_avx2 else []):
+        if not os.path.exists(binary):
+            sys.exit(f"{os.path.relpath(binary, ROOT)} is not built (run without --no-build)")
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
 
     out_dir = tempfile.mkdtemp(prefix="compare_mnist_")

@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p mnist --bench step`
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use mnist::config::{LayerChoice, ModelChoice, RunConfig};
 use mnist::dataset::Split;
 use mnist::model::Model;
@@ -32,12 +32,20 @@ fn training_step(c: &mut Criterion) {
         };
         let mut model = Model::<f32>::new(&config);
         c.bench_function(&format!("training step ({layers:?})"), |b| {
-            b.iter(|| model.step(x.view(), &labels))
+            b.iter_batched(
+                || x.clone(),
+                |x| model.step(x, &labels),
+                BatchSize::SmallInput,
+            )
         });
     }
     let mut cnn = Model::<f32>::new(&ModelChoice::Cnn.defaults());
     c.bench_function("training step (SimpleConvNet)", |b| {
-        b.iter(|| cnn.step(x.view(), &labels))
+        b.iter_batched(
+            || x.clone(),
+            |x| cnn.step(x, &labels),
+            BatchSize::SmallInput,
+        )
     });
 }
 

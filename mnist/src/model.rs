@@ -143,7 +143,7 @@ impl<T: Element> Net<T> {
                     .axis_chunks_iter(Axis(0), CNN_PREDICT_BATCH)
                     .zip(scores.axis_chunks_iter_mut(Axis(0), CNN_PREDICT_BATCH))
                 {
-                    let y = net.predict(images(rows));
+                    let y = net.predict(images(rows.to_owned()));
                     let y = y.into_dimensionality::<Ix2>().expect("[N, 10] scores");
                     Zip::from(out).and(&y).for_each(|o, &v| *o = v);
                 }
@@ -154,9 +154,9 @@ impl<T: Element> Net<T> {
 }
 
 /// Rows of 784 pixels as `[N, 1, 28, 28]` images.
-fn images<T: Element>(rows: ArrayView2<'_, T>) -> ArrayD<T> {
-    rows.to_owned()
-        .into_shape_with_order((rows.nrows(), 1, SIDE, SIDE))
+fn images<T: Element>(rows: Array2<T>) -> ArrayD<T> {
+    let n = rows.nrows();
+    rows.into_shape_with_order((n, 1, SIDE, SIDE))
         .expect("rows of 784 pixels")
         .into_dyn()
 }
@@ -314,7 +314,7 @@ impl InferenceModel {
 }
 
 impl<T: Element> Learner<T> for Model<T> {
-    fn step(&mut self, x: ArrayView2<'_, T>, labels: &[usize]) -> T {
+    fn step(&mut self, x: Array2<T>, labels: &[usize]) -> T {
         match &mut self.net {
             Net::Mlp(net) => {
                 let (loss, grads) = net.gradient(x, labels);

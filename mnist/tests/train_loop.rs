@@ -20,7 +20,7 @@ struct Counter {
 }
 
 impl Learner<f32> for Counter {
-    fn step(&mut self, x: ArrayView2<'_, f32>, labels: &[usize]) -> f32 {
+    fn step(&mut self, x: Array2<f32>, labels: &[usize]) -> f32 {
         self.seen.push(labels.iter().sum());
         x.sum() / x.len() as f32
     }
