@@ -61,7 +61,11 @@ fn evaluation_chunk(c: &mut Criterion) {
 /// than from a cache that the previous iteration warmed.
 fn pixel_conversion(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(2);
-    let images = Array2::from_shape_fn((60_000, 784), |_| rng.random::<u8>());
+    // As the trainer loads them: in a buffer backed by huge pages where the kernel has them.
+    let mut pixels = Vec::with_capacity(60_000 * 784);
+    mnist::allocator::advise_huge_pages(&mut pixels);
+    pixels.extend((0..60_000 * 784).map(|_| rng.random::<u8>()));
+    let images = Array2::from_shape_vec((60_000, 784), pixels).expect("60,000 rows");
     let split = Split::new(images, vec![0; 60_000]);
     let batches: Vec<Vec<usize>> = (0..600)
         .map(|_| (0..100).map(|_| rng.random_range(0..60_000)).collect())

@@ -1,4 +1,4 @@
-//! Keeping freed memory for reuse: the allocator settings the trainer runs with.
+//! The trainer's memory settings: freed memory kept for reuse, and huge pages for the images.
 //!
 //! By default glibc gives every freed block over its mmap threshold (128 KiB to start with) back to the
 //! kernel, and trims the top of the heap when more than the trim threshold is free there. A training step
@@ -28,4 +28,46 @@ pub fn retain_freed_memory() {
             libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
         }
     }
+}
+
+/// Asks the kernel to back the spare capacity of `buffer` (the 2 MiB-aligned part of it) with 2 MiB pages
+/// when it is first written. Call it on a fresh buffer, before filling it. Only a hint: without transparent
+/// huge pages (or off Linux) nothing changes.
+///
+/// The training images are 47 MB read in random 784-byte rows: with 4 KiB pages almost every row missed the
+/// processor's page-table cache (a few thousand entries, about 12 MB) and waited for a page walk as well as
+/// for its cache lines; with 2 MiB pages the 23 pages stay cached.
+///
+/// ```
+/// let mut pixels: Vec<u8> = Vec::with_capacity(8 << 20);
+/// mnist::allocator::advise_huge_pages(&mut pixels);
+/// pixels.resize(8 << 20, 0); // the pages fault in, as huge pages where the kernel has them
+/// assert_eq!(pixels.len(), 8 << 20);
+/// ```
+pub fn advise_huge_pages<T>(buffer: &mut Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE_PAGE: usize = 2 << 20;
+        let spare = buffer.spare_capacity_mut();
+        let start = spare.as_mut_ptr() as usize;
+        let end = start + std::mem::size_of_val(spare);
+        let (first, last) = (
+            start.next_multiple_of(HUGE_PAGE),
+            end / HUGE_PAGE * HUGE_PAGE,
+        );
+        if first < last {
+            // SAFETY: the range lies inside `buffer`'s allocation, which `buffer` owns and nothing reads
+            // (spare capacity), and MADV_HUGEPAGE changes only how its pages are backed, never their
+            // contents. A refusal (EINVAL without transparent huge pages) leaves everything as it was.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                )
+            };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = buffer;
 }

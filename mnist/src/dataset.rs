@@ -69,7 +69,12 @@ impl Split {
         assert_eq!(images.ncols(), PIXELS, "images must be n x 784");
         assert_eq!(images.nrows(), labels.len(), "one label per image");
         assert!(labels.iter().all(|&l| l < 10), "labels must be digits");
-        let images = images.as_standard_layout().into_owned();
+        // Kept as it is when already row-major (as loaded), so that it is not copied and keeps its pages.
+        let images = if images.is_standard_layout() {
+            images
+        } else {
+            images.as_standard_layout().into_owned()
+        };
         Split { images, labels }
     }
 

@@ -256,6 +256,7 @@ impl<'p, R: Read> IdxReader<'p, R> {
     fn read_body(&mut self, expected: u64, most: u64) -> Result<Vec<u8>> {
         let reserve = usize::try_from(expected.min(most)).unwrap_or(0);
         let mut body = Vec::with_capacity(reserve);
+        crate::allocator::advise_huge_pages(&mut body);
         // The cap makes `read_to_end` stop at the announced length; it only grows the buffer
         // past `reserve` as real bytes arrive.
         let read = (&mut self.inner).take(expected).read_to_end(&mut body);
