@@ -52,7 +52,7 @@ pub use backward::{GradGraph, Gradients};
 pub use display::format_number;
 pub use float::Float;
 pub use gradcheck::{gradcheck, gradgradcheck, jvpcheck, GradCheck};
-pub use kernels::matmul;
+pub use kernels::{matmul, with_product_helper};
 // With the bench-only `openblas` feature, ndarray's `dot` calls CBLAS for the whole build: linking the BLAS
 // from here makes every target of every crate that uses `dot` link, not only the matmul bench.
 #[cfg(feature = "openblas")]

@@ -6,8 +6,11 @@
 //! (`cargo bench -p autograd --bench matmul`, figures in `bench/README.md`): `[100, 784]·[784, 50]` 2.4x
 //! faster, `[100, 784]ᵀ·[100, 50]` (a transposed view) 1.9x, `[2000, 784]·[784, 50]` 2.3x.
 
+use std::ops::Range;
+
 use ndarray::{Array2, ArrayD, ArrayRef, ArrayView2, CowArray, Ix2, Ix3, IxDyn};
 
+use super::helper;
 use crate::Float;
 
 /// The `matmul` op's forward: the product of two 2-D operands of any strides, or of two stacks of matrices with
@@ -81,10 +84,10 @@ pub fn matmul<T: Float>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Array2<
 /// threads share out blocks of the output, so each element is summed as on one thread and the results are
 /// equal (the example below and `benches/matmul.rs` check it).
 ///
-/// The engine itself always multiplies on the calling thread: on the lecture's shapes (a few MFLOP per
-/// product) threads cost more than they save, and the MNIST trainer already keeps both cores busy (a batch
-/// thread while training, one evaluation chunk per core). This is for larger products; `cargo bench -p
-/// autograd --bench matmul --features rayon` measures both on the workload's shapes.
+/// The engine multiplies on the calling thread unless asked otherwise: on the lecture's shapes (a few MFLOP per
+/// product) waking a pool's threads costs more than it saves; [`with_product_helper`](crate::with_product_helper)
+/// is what pays there (one spinning helper thread, the MNIST trainer's choice). This is for larger products;
+/// `cargo bench -p autograd --bench matmul --features rayon` measures both on the workload's shapes.
 ///
 /// ```
 /// use ndarray::Array2;
@@ -124,32 +127,89 @@ fn product_with<T: Float>(
     }
     let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
     let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
-    // SAFETY: `c` is a freshly allocated, contiguous m x n row-major matrix (row stride n, column stride 1),
-    // and `a` (m x k) and `b` (k x n) are valid views whose strides, in elements, are passed as they are, so
-    // every index gemm reads or writes lies inside the three arrays. `T` is f32 or f64 (the only `Float`
-    // types), which gemm supports; with `read_dst = false` the initial contents of `c` are ignored.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            T::zero(),
-            T::one(),
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    // Addresses as integers, so that the closure below can be shared with the helper thread.
+    let (c_at, a_at, b_at) = (
+        c.as_mut_ptr() as usize,
+        a.as_ptr() as usize,
+        b.as_ptr() as usize,
+    );
+    // The block `rows` x `cols` of the product.
+    let product_block = |rows: Range<usize>, cols: Range<usize>| {
+        // SAFETY: `c` is a freshly allocated, contiguous m x n row-major matrix (row stride n, column stride
+        // 1), and `a` (m x k) and `b` (k x n) are valid views whose strides, in elements, are passed as they
+        // are; `rows` lies inside 0..m and `cols` inside 0..n, and the block's first addresses in `a`, `b` and
+        // `c` are offset by the strides, so every index gemm reads or writes lies inside the three arrays (and
+        // disjoint blocks write disjoint parts of `c`). `T` is f32 or f64 (the only `Float` types), which gemm
+        // supports; with `read_dst = false` the initial contents of `c` are ignored.
+        unsafe {
+            gemm::gemm(
+                rows.len(),
+                cols.len(),
+                k,
+                (c_at as *mut T).add(rows.start * n + cols.start),
+                1,
+                n as isize,
+                false,
+                (a_at as *const T).offset(rows.start as isize * a_rs),
+                a_cs,
+                a_rs,
+                (b_at as *const T).offset(cols.start as isize * b_cs),
+                b_cs,
+                b_rs,
+                T::zero(),
+                T::one(),
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    };
+    let helped = matches!(parallelism, gemm::Parallelism::None)
+        && split(m, n, k).is_some_and(|split| {
+            helper::run_halves(&|half| match (split, half) {
+                (Split::Rows(at), 0) => product_block(0..at, 0..n),
+                (Split::Rows(at), _) => product_block(at..m, 0..n),
+                (Split::Columns(at), 0) => product_block(0..m, 0..at),
+                (Split::Columns(at), _) => product_block(0..m, at..n),
+            })
+        });
+    if !helped {
+        product_block(0..m, 0..n);
     }
     c
+}
+
+/// Two halves of an `m x k · k x n` product, for a thread and its [helper](crate::with_product_helper).
+#[derive(Clone, Copy)]
+enum Split {
+    /// Rows `..at` and `at..`.
+    Rows(usize),
+    /// Columns `..at` and `at..`.
+    Columns(usize),
+}
+
+/// How a product of at least 2^20 multiply-adds is halved (`None` for smaller ones, where the hand-over would
+/// cost more than it saves): rows split at a multiple of 64, else columns at a multiple of 12 (whole blocks of
+/// gemm's AVX-512 and AVX2 kernels, so that neither half computes padding the whole would not).
+///
+/// gemm sums each element over `k` in blocks whose size depends on whether both `m` and `n` are at most 64;
+/// a split is taken only when both halves fall on the same side of that as the whole product, so each element
+/// is summed exactly as without the split.
+fn split(m: usize, n: usize, k: usize) -> Option<Split> {
+    const SMALL: usize = 64;
+    let small = |m: usize, n: usize| m <= SMALL && n <= SMALL;
+    let near_half = |len: usize, block: usize| (len / 2 + block / 2) / block * block;
+    let keeps_blocking = |m1: usize, n1: usize, m2: usize, n2: usize| {
+        small(m1, n1) == small(m, n) && small(m2, n2) == small(m, n)
+    };
+    if m * n * k < 1 << 20 {
+        return None;
+    }
+    let rows = near_half(m, 64);
+    if rows > 0 && rows < m && keeps_blocking(rows, n, m - rows, n) {
+        return Some(Split::Rows(rows));
+    }
+    let cols = near_half(n, 12);
+    (cols > 0 && cols < n && keeps_blocking(m, cols, m, n - cols)).then_some(Split::Columns(cols))
 }

@@ -7,11 +7,13 @@
 //! gradients and the zero-copy views of the first-order backward pass.
 
 mod elementwise;
+mod helper;
 mod matmul;
 mod reduce;
 mod window;
 
 pub(crate) use elementwise::{add_assign, map, same_shape, select, zip, zip_to};
+pub use helper::with_product_helper;
 pub use matmul::matmul;
 pub(crate) use matmul::matmul_dyn;
 #[cfg(feature = "rayon")]
