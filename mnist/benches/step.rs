@@ -39,6 +39,17 @@ fn training_step(c: &mut Criterion) {
             )
         });
     }
+    // As the trainer runs its steps: the larger products halved with a helper thread.
+    let mut model = Model::<f32>::new(&RunConfig::default());
+    autograd::with_product_helper(|| {
+        c.bench_function("training step (Fused), with the product helper", |b| {
+            b.iter_batched(
+                || x.clone(),
+                |x| model.step(x, &labels),
+                BatchSize::SmallInput,
+            )
+        })
+    });
     let mut cnn = Model::<f32>::new(&ModelChoice::Cnn.defaults());
     c.bench_function("training step (SimpleConvNet)", |b| {
         b.iter_batched(
