@@ -61,7 +61,8 @@ thread_local! {
 /// Runs `f` on the calling thread with a helper thread that computes half of each large matrix product
 /// `f` makes on this thread (the `matmul` op, its backward and [`matmul`](crate::matmul)): for a loop of
 /// small steps, such as training the lecture's net, whose products are too small for a thread pool. The
-/// results are the same, bit for bit, as without the helper; products of other threads are not split.
+/// results are the same, bit for bit, as without the helper; products of other threads are not split. With
+/// a single core available there is no helper (it could only take turns with the calling thread).
 ///
 /// ```
 /// use ndarray::Array2;
@@ -72,6 +73,9 @@ thread_local! {
 /// assert_eq!(alone, helped);
 /// ```
 pub fn with_product_helper<R>(f: impl FnOnce() -> R) -> R {
+    if std::thread::available_parallelism().map_or(1, |cores| cores.get()) < 2 {
+        return f();
+    }
     let shared = Shared {
         job: AtomicPtr::new(std::ptr::null_mut()),
         inside: AtomicBool::new(false),
