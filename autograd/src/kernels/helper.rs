@@ -4,10 +4,11 @@
 //! each; split over a thread pool, each product paid more in waking the pool's threads than it saved (see
 //! `bench/README.md`). The helper here is one thread that, after each product, keeps spinning for a while
 //! (with `spin_loop` hints and yields, so that other threads on its core still run) before it sleeps, so the
-//! next product finds it awake. A product is split into two row blocks; the caller and the helper each
-//! claim blocks until none are left, so a helper that the operating system has descheduled costs nothing
-//! but the caller doing both blocks itself. Each block is an independent product of whole rows, so every
-//! output element is summed exactly as without the helper (a test checks it bit for bit).
+//! next product finds it awake. A product is split into two blocks (of rows, or of columns); the caller and
+//! the helper each claim blocks until none are left, so a helper that the operating system has descheduled
+//! costs nothing but the caller doing both blocks itself. The blocks are cut where gemm keeps the whole
+//! product's summation order (see `matmul.rs`), so every output element is the same as without the helper
+//! (`tests/product_helper.rs` checks it bit for bit).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 /// between the products of a training step, short enough that an idle helper does not hold its core.
 const SPIN: Duration = Duration::from_micros(500);
 
-/// A split product: `run(block)` computes row block `block` (of `blocks`).
+/// A split product: `run(block)` computes block `block` (of `blocks`) of the output.
 struct Job<'a> {
     run: &'a (dyn Fn(usize) + Sync),
     blocks: usize,
