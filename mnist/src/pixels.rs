@@ -103,7 +103,15 @@ fn convert_rows<F: Float + From<u8>>(
             prefetch_row(pixels, next);
         }
         let row = &pixels[i * PIXELS..(i + 1) * PIXELS];
-        out.extend(row.iter().map(|&p| scale(<F as From<u8>>::from(p))));
+        // A plain loop over the spare capacity rather than `Vec::extend`: whether `extend` is inlined into the
+        // vector versions is the compiler's choice, and when it was not (after an unrelated change nearby) the
+        // conversion ran as baseline code, evaluation 0.65 -> 2.9 s.
+        out.reserve(PIXELS);
+        for (o, &p) in out.spare_capacity_mut()[..PIXELS].iter_mut().zip(row) {
+            o.write(scale(<F as From<u8>>::from(p)));
+        }
+        // SAFETY: the loop above initialised the PIXELS floats after the old length.
+        unsafe { out.set_len(out.len() + PIXELS) };
     }
 }
 
