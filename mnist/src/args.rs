@@ -65,6 +65,16 @@ pub(crate) struct TrainArgs {
         conflicts_with = "resume"
     )]
     pub(crate) weight_init_std: f64,
+    /// Weight decay λ of the optimizer: λ·W is added to every parameter's gradient (the L2 penalty ½λ‖W‖²;
+    /// 0 or positive, at most 10).
+    #[arg(
+        long,
+        value_name = "LAMBDA",
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        conflicts_with = "resume"
+    )]
+    pub(crate) weight_decay: f64,
     /// Parameter update rule [default: sgd for mlp, adam for cnn].
     #[arg(long, value_enum, conflicts_with = "resume")]
     pub(crate) optimizer: Option<OptimizerArg>,

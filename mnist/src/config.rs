@@ -16,6 +16,9 @@ pub const MAX_HIDDEN: usize = 10_000;
 /// The largest standard deviation of the initial weights (10,000 times the lecture's 0.01; far past where the
 /// activations saturate).
 pub const MAX_WEIGHT_INIT_STD: f64 = 100.0;
+/// The largest weight decay λ: at λ = 10 the penalty `½λ‖W‖²` outweighs any classification loss, so a larger
+/// value is a typo rather than an experiment.
+pub const MAX_WEIGHT_DECAY: f64 = 10.0;
 
 /// Which optimizer updates the parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +123,10 @@ pub struct RunConfig {
     pub weight_init_std: f64,
     /// The optimizer.
     pub optimizer: OptimizerChoice,
+    /// The optimizer's weight decay λ: `λ·W` added to every gradient, the L2 penalty `½λ‖W‖²` (absent in
+    /// checkpoints written before it: 0, none).
+    #[serde(default)]
+    pub weight_decay: f64,
     /// Composed or fused layers.
     pub layers: LayerChoice,
     /// f32 or f64.
@@ -142,6 +149,7 @@ impl Default for RunConfig {
             hidden_size: 50,
             weight_init_std: 0.01,
             optimizer: OptimizerChoice::Sgd,
+            weight_decay: 0.0,
             layers: LayerChoice::Fused,
             precision: Precision::F32,
             seed: 0,
@@ -173,8 +181,9 @@ impl std::error::Error for InvalidSetting {}
 impl RunConfig {
     /// Checks every setting against its range: `iterations` and `eval_every` 1 to [`MAX_ITERATIONS`],
     /// `batch_size` at least 1 (its upper bound is the training set: see [`RunConfig::check_batch_size`]),
-    /// `hidden_size` 1 to [`MAX_HIDDEN`], and the learning rate and the weights' standard deviation positive
-    /// numbers that the run's precision holds (the standard deviation at most [`MAX_WEIGHT_INIT_STD`]).
+    /// `hidden_size` 1 to [`MAX_HIDDEN`], the learning rate and the weights' standard deviation positive
+    /// numbers that the run's precision holds (the standard deviation at most [`MAX_WEIGHT_INIT_STD`]), and the
+    /// weight decay 0 or such a number, at most [`MAX_WEIGHT_DECAY`].
     ///
     /// # Errors
     /// The first setting out of range.
@@ -239,7 +248,27 @@ impl RunConfig {
             "--weight-init-std",
             self.weight_init_std,
             MAX_WEIGHT_INIT_STD,
-        )
+        )?;
+        // 0 (no decay) is allowed; any other value is checked as the positive ones are.
+        if self.weight_decay.is_nan() || self.weight_decay < 0.0 {
+            return invalid(
+                "weight_decay",
+                "--weight-decay",
+                format!(
+                    "{} is not 0 or a positive number",
+                    number(self.weight_decay)
+                ),
+            );
+        }
+        if self.weight_decay > 0.0 {
+            positive(
+                "weight_decay",
+                "--weight-decay",
+                self.weight_decay,
+                MAX_WEIGHT_DECAY,
+            )?;
+        }
+        Ok(())
     }
 
     /// Checks that a mini-batch fits the training set of `train_size` examples.

@@ -121,6 +121,7 @@ fn config_from(args: &TrainArgs, train_size: Option<usize>) -> CliResult<RunConf
             Some(OptimizerArg::Adagrad) => OptimizerChoice::AdaGrad,
             Some(OptimizerArg::Adam) => OptimizerChoice::Adam,
         },
+        weight_decay: args.weight_decay,
         layers: match args.layers {
             LayersArg::Composed => LayerChoice::Composed,
             LayersArg::Fused => LayerChoice::Fused,

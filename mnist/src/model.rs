@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, Zip};
 use nn::io::{AnyParams, NpyFloat};
 use nn::loss::{cross_entropy, Reduction};
 use nn::module::{Conv2d, Flatten, Init, Linear, MaxPool2d, ModuleExt, Pass, ReLU, Sequential};
-use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd};
+use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd, WeightDecay};
 use nn::{functions, LayerKind, NpzError, Params, TwoLayerNet};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -162,12 +162,14 @@ fn images<T: Element>(rows: Array2<T>) -> ArrayD<T> {
 }
 
 fn optimizer<T: Float>(config: &RunConfig) -> Box<dyn Optimizer<T> + Send + Sync> {
-    let lr = T::lit(config.learning_rate);
+    let (lr, decay) = (T::lit(config.learning_rate), T::lit(config.weight_decay));
     match config.optimizer {
-        OptimizerChoice::Sgd => Box::new(Sgd::new(lr)),
-        OptimizerChoice::Momentum => Box::new(Momentum::new(lr, T::lit(0.9))),
-        OptimizerChoice::AdaGrad => Box::new(AdaGrad::new(lr)),
-        OptimizerChoice::Adam => Box::new(Adam::new(lr)),
+        OptimizerChoice::Sgd => Box::new(Sgd::new(lr).with_weight_decay(decay)),
+        OptimizerChoice::Momentum => {
+            Box::new(Momentum::new(lr, T::lit(0.9)).with_weight_decay(decay))
+        }
+        OptimizerChoice::AdaGrad => Box::new(AdaGrad::new(lr).with_weight_decay(decay)),
+        OptimizerChoice::Adam => Box::new(Adam::new(lr).with_weight_decay(decay)),
     }
 }
 

@@ -27,7 +27,15 @@ fn a_bad_flag_value_is_a_usage_error() {
 /// created), naming the flag and the value.
 #[test]
 fn out_of_range_flags_are_refused_naming_the_flag() {
-    let cases: [(&[&str], &[&str]); 10] = [
+    let cases: [(&[&str], &[&str]); 12] = [
+        (
+            &["--weight-decay", "-0.1"],
+            &["--weight-decay -0.1 is not 0 or a positive number"],
+        ),
+        (
+            &["--weight-decay", "20"],
+            &["--weight-decay 20 is more than the 10 allowed"],
+        ),
         (
             &["--hidden", "100000000"],
             &["--hidden 100000000 is more than the 10000 allowed"],
