@@ -123,7 +123,9 @@ pub(crate) fn select<T: Float>(
                 let out: Vec<T> = m
                     .iter()
                     .zip(x)
-                    .map(|(&m, &x)| if m { x } else { y })
+                    // The mask is data (ReLU's is a coin flip per element): a branch would be
+                    // mispredicted half the time.
+                    .map(|(&m, &x)| std::hint::select_unpredictable(m, x, y))
                     .collect();
                 let out =
                     ArrayD::from_shape_vec(a.raw_dim(), out).expect("one element per element");
@@ -139,7 +141,7 @@ pub(crate) fn select<T: Float>(
             let out = Zip::from(&mask.broadcast(shape.clone()).expect(view_err))
                 .and(&a.broadcast(shape.clone()).expect(view_err))
                 .and(&b.broadcast(shape.clone()).expect(view_err))
-                .map_collect(|&m, &x, &y| if m { x } else { y });
+                .map_collect(|&m, &x, &y| std::hint::select_unpredictable(m, x, y));
             Value::from_array(out)
         })
     })
