@@ -68,5 +68,5 @@ pub use ops::{
 };
 pub use petgraph;
 pub use tape::{IntoValue, Tape};
-pub use value::{Operand, Value};
+pub use value::{Operand, SharedArray, Value};
 pub use var::Var;

@@ -5,7 +5,7 @@
 use ndarray::{ArrayD, ArrayRef, IxDyn, Zip};
 
 use crate::shape::broadcast_shapes;
-use crate::{Float, Operand, Value};
+use crate::{Float, Operand, SharedArray, Value};
 
 /// `a == b` for two shapes, as a loop: slice equality calls `memcmp`, and the call costs more than comparing
 /// the few axes of a shape (it showed as 4% of the cycles of a graph of small tensors).
@@ -40,28 +40,34 @@ pub(crate) fn zip<T: Float>(
         (None, None) => Value::Scalar(f(a.num(), b.num())),
         (None, Some(b)) => Value::from_array(b.mapv(|y| f(a.num(), y))),
         (Some(a), None) => Value::from_array(a.mapv(|x| f(x, b.num()))),
-        (Some(x), Some(y)) => Value::from_array(match (a, b) {
+        (Some(x), Some(y)) => match (a, b) {
             (Operand::Arr(a), Operand::Arr(b)) => zip_owned(op, a, b, f),
-            _ => broadcast_zip(op, x, y, f),
-        }),
+            _ => Value::from_array(broadcast_zip(op, x, y, f)),
+        },
     }
 }
 
-/// [`zip`] for two owned arrays: with one shape and standard layout, the result starts as a clone of `a`
-/// (which copies its shape and strides instead of recomputing them, as building a new array does) and is
-/// updated in place.
+/// [`zip`] for two stored arrays: with one shape and standard layout, the result starts as a copy of `a`'s
+/// buffer (which copies its shape and strides instead of recomputing them, as building a new array does) and
+/// is updated in place.
 #[track_caller]
-fn zip_owned<T: Float>(op: &str, a: &ArrayD<T>, b: &ArrayD<T>, f: impl Fn(T, T) -> T) -> ArrayD<T> {
-    if same_shape(a.shape(), b.shape()) {
+fn zip_owned<T: Float>(
+    op: &str,
+    a: &SharedArray<T>,
+    b: &SharedArray<T>,
+    f: impl Fn(T, T) -> T,
+) -> Value<T> {
+    if same_shape(a.shape(), b.shape()) && a.is_standard_layout() {
         if let Some(y) = b.as_slice() {
             let mut out = a.clone();
-            if let Some(x) = out.as_slice_mut() {
-                x.iter_mut().zip(y).for_each(|(x, &y)| *x = f(*x, y));
-                return out;
-            }
+            let x = out
+                .as_slice_mut()
+                .expect("a copy-on-write of a standard layout stays standard");
+            x.iter_mut().zip(y).for_each(|(x, &y)| *x = f(*x, y));
+            return Value::from_shared(out);
         }
     }
-    broadcast_zip(op, a, b, f)
+    Value::from_array(broadcast_zip(op, a, b, f))
 }
 
 /// `f` applied to `a` and `b` broadcast together, into any element type (masks, tie shares).

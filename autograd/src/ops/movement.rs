@@ -33,8 +33,15 @@ impl<T: Float> Primitive<T> for Reshape {
     #[track_caller]
     fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
         self.check(x[0].shape());
+        let shape = (IxDyn(&self.shape), Order::RowMajor);
+        if let Operand::Arr(a) = x[0] {
+            // A contiguous stored array: the result shares its buffer (no element is copied).
+            if let Ok(shared) = a.clone().into_shape_with_order(shape.clone()) {
+                return Value::from_shared(shared);
+            }
+        }
         let reshaped = x[0].with_view(|v| {
-            v.to_shape((IxDyn(&self.shape), Order::RowMajor))
+            v.to_shape(shape)
                 .expect("element counts match")
                 .into_owned()
         });

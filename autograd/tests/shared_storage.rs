@@ -1,0 +1,79 @@
+//! Shared value storage: a reshape of a contiguous value copies no element, in the forward pass and in the
+//! backward pass, and no write to one value ever shows in another that shares its buffer.
+
+use autograd::{Tape, Var};
+use ndarray::{array, ArrayD};
+
+fn address(v: Var<'_, f64>) -> *const f64 {
+    v.with_value(|a| a.as_ptr())
+}
+
+#[test]
+fn reshape_of_a_contiguous_value_shares_its_buffer() {
+    let tape = Tape::new();
+    let x = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    let y = x.reshape(&[3, 2]);
+    let z = y.reshape(&[6]);
+    assert_eq!(address(y), address(x));
+    assert_eq!(address(z), address(x));
+    assert_eq!(z.value(), array![1.0, 2.0, 3.0, 4.0, 5.0, 6.0].into_dyn());
+}
+
+#[test]
+fn reshape_of_a_transposed_value_copies_in_row_major_order() {
+    let tape = Tape::new();
+    let x = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    let t = x.t();
+    let y = t.reshape(&[6]);
+    assert_ne!(address(y), address(x));
+    assert_eq!(y.value(), array![1.0, 4.0, 2.0, 5.0, 3.0, 6.0].into_dyn());
+}
+
+#[test]
+fn gradient_through_a_reshape_shares_the_upstream_gradient() {
+    let tape = Tape::new();
+    let x = tape.var(array![[1.0, 2.0], [3.0, 4.0]]);
+    let y = x.reshape(&[4]);
+    let c = tape.constant(array![1.0, -2.0, 3.0, -4.0]);
+    let grads = (y * c).sum().backward();
+    let (gx, gy) = (grads.get(x).unwrap(), grads.get(y).unwrap());
+    assert_eq!(gx.as_ptr(), gy.as_ptr());
+    assert_eq!(gx, array![[1.0, -2.0], [3.0, -4.0]].into_dyn());
+}
+
+#[test]
+fn accumulating_into_a_shared_gradient_leaves_the_other_value_unchanged() {
+    // x reaches the loss twice: through a product and through a reshape (whose gradient shares y's buffer).
+    // The product is recorded first, so the backward pass reaches it last: x's gradient starts as the shared
+    // one, and adding the product's contribution must copy the buffer first, not write into y's gradient.
+    let tape = Tape::new();
+    let x = tape.var(array![[1.0, 2.0], [3.0, 4.0]]);
+    let d = tape.constant(array![[10.0, 20.0], [30.0, 40.0]]);
+    let w = x * d;
+    let y = x.reshape(&[4]);
+    let c = tape.constant(array![1.0, -2.0, 3.0, -4.0]);
+    let grads = ((y * c).sum() + w.sum()).backward();
+    assert_eq!(
+        grads.get(y).unwrap(),
+        array![1.0, -2.0, 3.0, -4.0].into_dyn()
+    );
+    assert_eq!(
+        grads.get(x).unwrap(),
+        array![[11.0, 18.0], [33.0, 36.0]].into_dyn()
+    );
+}
+
+#[test]
+fn taking_a_shared_gradient_copies_and_leaves_the_store_intact() {
+    let tape = Tape::new();
+    let x = tape.var(array![[1.0, 2.0], [3.0, 4.0]]);
+    let y = x.reshape(&[4]);
+    let c = tape.constant(array![1.0, -2.0, 3.0, -4.0]);
+    let mut grads = (y * c).sum().backward();
+    let mut gx: ArrayD<f64> = grads.take(x).unwrap();
+    gx.fill(0.0);
+    assert_eq!(
+        grads.get(y).unwrap(),
+        array![1.0, -2.0, 3.0, -4.0].into_dyn()
+    );
+}
