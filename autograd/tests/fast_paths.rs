@@ -161,3 +161,39 @@ fn sums_over_an_axis_match_ndarray_exactly() {
         }
     }
 }
+
+/// Broadcasting whose rows (last axis) are long enough for the row-by-row path: each operand contiguous along
+/// the row or one repeated element, on either side, and layouts that must fall back to the general path
+/// (a transposed operand); every result against ndarray's own broadcasting arithmetic.
+#[test]
+fn broadcast_rows_agree_with_ndarray() {
+    let mut r = common::rng(7);
+    let mut array = |shape: &[usize]| common::away_from_zero(&mut r, shape, 0.5, 2.0);
+    let big = array(&[2, 3, 17]);
+    let transposed = array(&[17, 3, 2]).reversed_axes();
+    // A conv2d's bias: rows of 4·5 once the two trailing axes are merged.
+    let image = array(&[2, 3, 4, 5]);
+    let channel = array(&[3, 1, 1]);
+    let tape = Tape::<f64>::new();
+    let (a, b) = (tape.var(image.clone()), tape.var(channel.clone()));
+    assert_eq!((a - b).value(), &image - &channel);
+    assert_eq!((b / a).value(), &channel / &image);
+    let others = [
+        array(&[3, 1]),
+        array(&[17]),
+        array(&[2, 1, 17]),
+        array(&[2, 3, 1]),
+        array(&[1]),
+        array(&[2, 3, 17]),
+        array(&[17, 3]).reversed_axes(),
+    ];
+    for x in [&big, &transposed] {
+        for y in &others {
+            let tape = Tape::<f64>::new();
+            let (a, b) = (tape.var(x.clone()), tape.var(y.clone()));
+            assert_eq!((a - b).value(), x - y, "{:?} - {:?}", x.shape(), y.shape());
+            assert_eq!((b - a).value(), y - x, "{:?} - {:?}", y.shape(), x.shape());
+            assert_eq!((b / a).value(), y / x, "{:?} / {:?}", y.shape(), x.shape());
+        }
+    }
+}

@@ -106,9 +106,103 @@ fn broadcast_zip<T: Float, U: Copy>(
         return Zip::from(a).and(b).map_collect(|&x, &y| f(x, y));
     }
     let shape = broadcast_shapes(op, a.shape(), b.shape());
+    if let Some(out) = by_rows(a, b, &shape, &f) {
+        return out;
+    }
     let (a, b) = (a.broadcast(shape.clone()), b.broadcast(shape));
     let (a, b) = (a.expect("broadcast shape"), b.expect("broadcast shape"));
     Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y))
+}
+
+/// Rows shorter than this go through `Zip`: the loop over rows costs more than it saves on them.
+const MIN_ROW: usize = 16;
+
+/// The most axes [`by_rows`] works on (its bookkeeping lives on the stack, so that trying costs nothing).
+const MAX_RANK: usize = 6;
+
+/// [`broadcast_zip`] one output row at a time, for operands each stored in one block of memory: trailing axes
+/// along which both operands step evenly are merged into one row (a conv2d bias `[C, 1, 1]` added to
+/// `[N, C, H, W]` has rows of `H·W`), and when along the row each operand is contiguous or one repeated
+/// element, every row is a loop over slices, which vectorises. `Zip` steps a general stride per element,
+/// and took 10% of a SimpleConvNet training run's samples, all in that bias add. `None` for other layouts,
+/// for rows shorter than [`MIN_ROW`] and for more than [`MAX_RANK`] axes.
+fn by_rows<T: Float, U: Copy>(
+    a: &ArrayRef<T, IxDyn>,
+    b: &ArrayRef<T, IxDyn>,
+    shape: &[usize],
+    f: &impl Fn(T, T) -> U,
+) -> Option<ArrayD<U>> {
+    let mut rank = shape.len();
+    if rank == 0 || rank > MAX_RANK {
+        return None;
+    }
+    let mut dims = [0; MAX_RANK];
+    dims[..rank].copy_from_slice(shape);
+    let (mut sa, mut sb) = ([0; MAX_RANK], [0; MAX_RANK]);
+    broadcast_strides(a, &mut sa[..rank]);
+    broadcast_strides(b, &mut sb[..rank]);
+    while rank > 1 {
+        let k = rank - 1;
+        let even = |s: &[isize]| s[k - 1] == s[k] * dims[k] as isize;
+        if !(even(&sa) && even(&sb)) {
+            break;
+        }
+        dims[k - 1] *= dims[k];
+        (sa[k - 1], sb[k - 1]) = (sa[k], sb[k]);
+        rank -= 1;
+    }
+    let (row, step_a, step_b) = (dims[rank - 1], sa[rank - 1], sb[rank - 1]);
+    if row < MIN_ROW || !(0..=1).contains(&step_a) || !(0..=1).contains(&step_b) {
+        return None;
+    }
+    let (x, y) = (memory(a)?, memory(b)?);
+    let outer = &dims[..rank - 1];
+    let mut out = Vec::with_capacity(shape.iter().product());
+    let mut index = [0; MAX_RANK];
+    let (mut at_a, mut at_b) = (0, 0);
+    for _ in 0..outer.iter().product::<usize>() {
+        let (xs, ys) = (&x[at_a as usize..], &y[at_b as usize..]);
+        match (step_a, step_b) {
+            (1, 1) => out.extend(xs[..row].iter().zip(&ys[..row]).map(|(&x, &y)| f(x, y))),
+            (1, _) => out.extend(xs[..row].iter().map(|&x| f(x, ys[0]))),
+            (_, 1) => out.extend(ys[..row].iter().map(|&y| f(xs[0], y))),
+            _ => out.extend(std::iter::repeat_n(f(xs[0], ys[0]), row)),
+        }
+        // The next row: the odometer over the outer axes, offsets updated as it turns.
+        for k in (0..outer.len()).rev() {
+            index[k] += 1;
+            (at_a, at_b) = (at_a + sa[k], at_b + sb[k]);
+            if index[k] < outer[k] {
+                break;
+            }
+            index[k] = 0;
+            let turns = outer[k] as isize;
+            (at_a, at_b) = (at_a - sa[k] * turns, at_b - sb[k] * turns);
+        }
+    }
+    Some(ArrayD::from_shape_vec(IxDyn(shape), out).expect("one element per element of the shape"))
+}
+
+/// The elements of `a` as they lie in memory, if they fill one block and every axis that has more than one
+/// element steps forwards (so element `[0, …, 0]` is the block's first and offsets from it are positive).
+fn memory<T>(a: &ArrayRef<T, IxDyn>) -> Option<&[T]> {
+    let forwards = a
+        .shape()
+        .iter()
+        .zip(a.strides())
+        .all(|(&n, &s)| n <= 1 || s > 0);
+    forwards.then(|| a.as_slice_memory_order()).flatten()
+}
+
+/// Writes into `strides` (one per axis of the broadcast shape) `a`'s strides for `a` broadcast to that shape:
+/// 0 along the axes it is repeated over (the missing leading ones and those of length 1).
+fn broadcast_strides<T>(a: &ArrayRef<T, IxDyn>, strides: &mut [isize]) {
+    let missing = strides.len() - a.ndim();
+    strides[..missing].fill(0);
+    let own = a.shape().iter().zip(a.strides());
+    for (out, (&n, &s)) in strides[missing..].iter_mut().zip(own) {
+        *out = if n == 1 { 0 } else { s };
+    }
 }
 
 /// `mask ? a : b` element-wise, the three broadcast together.
