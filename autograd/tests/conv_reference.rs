@@ -148,6 +148,34 @@ fn max_pool2d_gradient_goes_to_the_first_maximum() {
     assert_eq!(g.iter().copied().collect::<Vec<_>>(), expected);
 }
 
+/// Every 2×2 window over the values {0, 1, 2, NaN} (all 256 of them, side by side), pooled 2×2 by 2 (the
+/// kernel's own path for the usual pooling): each window's gradient goes to the element the definition
+/// picks, the first largest in row-major order with the first NaN counting as largest.
+#[test]
+fn max_pool2d_2x2_picks_the_first_maximum_of_every_window() {
+    let values = [0.0, 1.0, 2.0, f64::NAN];
+    let windows: Vec<[f64; 4]> = (0..256)
+        .map(|k| [k & 3, (k >> 2) & 3, (k >> 4) & 3, k >> 6].map(|d| values[d]))
+        .collect();
+    let image = ndarray::Array4::from_shape_fn((1, 1, 2, 512), |(_, _, y, x)| {
+        windows[x / 2][2 * y + x % 2]
+    });
+    let tape = Tape::<f64>::new();
+    let x = tape.var(image);
+    let g = x.max_pool2d((2, 2), (2, 2), (0, 0)).sum().backward();
+    let g = g.get(x).unwrap();
+    for (k, window) in windows.iter().enumerate() {
+        let first_nan = window.iter().position(|v| v.is_nan());
+        let largest = window.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let expected =
+            first_nan.unwrap_or_else(|| window.iter().position(|&v| v == largest).unwrap());
+        let picked: Vec<usize> = (0..4)
+            .filter(|&i| g[[0, 0, i / 2, 2 * k + i % 2]] == 1.0)
+            .collect();
+        assert_eq!(picked, [expected], "window {window:?}");
+    }
+}
+
 #[test]
 #[should_panic(expected = "conv2d: input [1, 2, 5, 5] and filters [4, 3, 3, 3] do not fit")]
 fn conv2d_names_the_shapes_that_do_not_fit() {

@@ -80,6 +80,10 @@ pub(crate) fn window_argmax<T: Float>(image: &[T], windows: &Windows) -> Vec<usi
     let (n, c, h, w) = windows.image;
     let ((kh, kw), (sh, sw), (oh, ow)) = (windows.kernel, windows.stride, windows.out);
     let mut index = vec![0; n * c * oh * ow];
+    if windows.kernel == (2, 2) && windows.stride == (2, 2) {
+        argmax_2x2(image, (h, w), (oh, ow), &mut index);
+        return index;
+    }
     let mut top = vec![T::zero(); ow];
     for (plane, index) in image
         .chunks_exact(h * w)
@@ -111,4 +115,36 @@ pub(crate) fn window_argmax<T: Float>(image: &[T], windows: &Windows) -> Vec<usi
         }
     }
     index
+}
+
+/// [`window_argmax`] for 2×2 windows moved by 2, the usual max-pooling: the four candidates of every window of
+/// an output row are compared at once, as four strided rows, so the loop has no chain from one window to the
+/// next and vectorises.
+fn argmax_2x2<T: Float>(
+    image: &[T],
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    index: &mut [usize],
+) {
+    // A larger value, or the window's first NaN, takes over.
+    let wins = |v: T, top: T| (v > top) | (v.is_nan() & !top.is_nan());
+    for (plane, index) in image
+        .chunks_exact(h * w)
+        .zip(index.chunks_exact_mut(oh * ow))
+    {
+        for (y, best) in index.chunks_exact_mut(ow).enumerate() {
+            let corner = 2 * y * w;
+            let upper = plane[corner..corner + 2 * ow].chunks_exact(2);
+            let lower = plane[corner + w..corner + w + 2 * ow].chunks_exact(2);
+            for (x, (best, (p, q))) in best.iter_mut().zip(upper.zip(lower)).enumerate() {
+                let (mut top, mut at) = (p[0], 0);
+                for (k, v) in [(1, p[1]), (w, q[0]), (w + 1, q[1])] {
+                    let take = wins(v, top);
+                    top = if take { v } else { top };
+                    at = if take { k } else { at };
+                }
+                *best = corner + 2 * x + at;
+            }
+        }
+    }
 }
