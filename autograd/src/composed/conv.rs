@@ -102,7 +102,7 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
         let ps = padded.shape();
         padded
             .reshape(&[ps[0], ps[1], ps[2] * ps[3]])
-            .gather(2, &index)
+            .gather_in_range(2, index)
             .reshape(&[xs[0], xs[1], oh, ow])
     }
 

@@ -21,8 +21,23 @@ pub struct IndexMap {
 }
 
 impl IndexMap {
+    /// The map of a caller's index: its shape must fit and every index be in range.
     #[track_caller]
     fn new(op: &str, axis: usize, index: ArrayD<usize>, source: Vec<usize>) -> Self {
+        let map = Self::fitting(op, axis, index, source);
+        if let Some(bad) = map.index.iter().find(|&&i| i >= map.source[axis]) {
+            panic!(
+                "{op}: index {bad} out of range for axis {axis} of shape {:?}",
+                map.source
+            );
+        }
+        map
+    }
+
+    /// The map of an index in range by construction (max-pooling's window argmax): only its shape is checked,
+    /// the range only in debug builds.
+    #[track_caller]
+    fn fitting(op: &str, axis: usize, index: ArrayD<usize>, source: Vec<usize>) -> Self {
         let fits = index.ndim() == source.len()
             && (0..source.len()).all(|d| d == axis || index.shape()[d] <= source[d]);
         if !fits {
@@ -31,9 +46,10 @@ impl IndexMap {
                 index.shape()
             );
         }
-        if let Some(bad) = index.iter().find(|&&i| i >= source[axis]) {
-            panic!("{op}: index {bad} out of range for axis {axis} of shape {source:?}");
-        }
+        debug_assert!(
+            index.iter().all(|&i| i < source[axis]),
+            "{op}: index out of range"
+        );
         IndexMap { index, source }
     }
 
@@ -50,10 +66,14 @@ impl IndexMap {
         // `[outer, len, inner]` row-major, differing only in the indexed axis's length.
         let inner: usize = shape[axis + 1..].iter().product();
         let (taken, len) = (shape[axis], self.source[axis]);
+        let mut at = 0;
         for (block, lanes) in index.chunks_exact((taken * inner).max(1)).enumerate() {
             let base = block * len * inner;
-            for (at, &i) in lanes.iter().enumerate() {
-                f(base + i * inner + at % inner, block * taken * inner + at);
+            for lane in lanes.chunks_exact(inner.max(1)) {
+                for (k, &i) in lane.iter().enumerate() {
+                    f(base + i * inner + k, at);
+                    at += 1;
+                }
             }
         }
     }
@@ -204,6 +224,18 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
         let axis = resolve_axis("gather", axis, self.ndim());
         let index = index.into().into_dyn().to_owned();
         let map = IndexMap::new("gather", axis, index, self.shape());
+        self.gathered(axis, map)
+    }
+
+    /// [`gather`](Var::gather) along `axis` (resolved) of an index that its maker keeps in range (max-pooling's
+    /// window argmax), taken by value and not scanned: the pooling's index is as large as its output.
+    #[track_caller]
+    pub(crate) fn gather_in_range(self, axis: usize, index: ArrayD<usize>) -> Self {
+        let map = IndexMap::fitting("gather", axis, index, self.shape());
+        self.gathered(axis, map)
+    }
+
+    fn gathered(self, axis: usize, map: IndexMap) -> Self {
         self.apply(Op::Gather(Gather {
             axis,
             map: Rc::new(map),
