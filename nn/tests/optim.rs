@@ -1,7 +1,7 @@
 //! The optimizers follow the lecture's (and, for Adam, PyTorch's) update formulas step by step, minimise a
 //! simple function, and check that gradients fit the parameters.
 
-use ndarray::{arr1, arr2, array, ArrayD};
+use ndarray::{arr1, arr2, array, ArrayD, ShapeBuilder};
 use nn::optim::{AdaGrad, Adam, Momentum, Optimizer, Sgd};
 use nn::Params;
 
@@ -286,4 +286,43 @@ fn an_incomplete_or_misshapen_state_is_refused_naming_the_array() {
         .unwrap_err()
         .contains("v.w is missing"));
     assert_eq!(momentum.state(&p), Momentum::new(0.1, 0.9).state(&p));
+}
+
+/// Gradients and parameters in column-major layout (a weight used transposed gets its gradient as a transposed
+/// product) update exactly as row-major ones do, for every optimizer, over several steps.
+#[test]
+fn every_optimizer_updates_other_layouts_exactly_as_row_major_ones() {
+    let column_major = |a: &ArrayD<f64>| {
+        let mut f = ArrayD::zeros(ndarray::IxDyn(a.shape()).f());
+        f.assign(a);
+        assert!(!f.is_standard_layout());
+        f
+    };
+    let start = arr2(&[[1.0, -2.0, 0.5], [3.0, 0.25, -1.5]]).into_dyn();
+    let gradient = |step: usize| start.mapv(|x| (x * step as f64).sin());
+    let make = || -> Vec<Box<dyn Optimizer<f64>>> {
+        vec![
+            Box::new(Sgd::new(0.1)),
+            Box::new(Momentum::new(0.05, 0.9)),
+            Box::new(AdaGrad::new(0.3)),
+            Box::new(Adam::new(0.1)),
+        ]
+    };
+    for (layout, (mut row_major, mut other)) in make().into_iter().zip(make()).enumerate() {
+        let mut p: Params<f64> = [("W", start.clone())].into_iter().collect();
+        // Odd optimizers: column-major parameters as well as gradients.
+        let q_start = if layout % 2 == 1 {
+            column_major(&start)
+        } else {
+            start.clone()
+        };
+        let mut q: Params<f64> = [("W", q_start)].into_iter().collect();
+        for step in 1..=4 {
+            let g: Params<f64> = [("W", gradient(step))].into_iter().collect();
+            let h: Params<f64> = [("W", column_major(&gradient(step)))].into_iter().collect();
+            row_major.update(&mut p, &g);
+            other.update(&mut q, &h);
+            assert_eq!(p["W"], q["W"], "optimizer {layout}, step {step}");
+        }
+    }
 }
