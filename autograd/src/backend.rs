@@ -14,9 +14,9 @@
 //! The eager store is built for the backward loop, where it runs once per node:
 //! - a number lives inside the handle itself, so the lecture's scalar graphs never touch the store;
 //! - the rule's inputs (the node's inputs, its output and its gradient) are borrowed, not copied;
-//! - layout ops on borrowed arrays (`t()`, `broadcast_to`) make views, so `g.matmul(b.t())` hands the kernel a
-//!   strided view and copies nothing; a `reshape` of a contiguous one shares its buffer, so a rule can return
-//!   it as a gradient without a copy.
+//! - layout ops on borrowed arrays make views (`broadcast_to`) or share the array's buffer (`t()`, `permute`,
+//!   `reshape` of a contiguous one), so `g.matmul(b.t())` hands the kernel a strided array and copies nothing,
+//!   and a rule can return such a result as a gradient without a copy.
 
 use std::cell::RefCell;
 
@@ -227,8 +227,11 @@ impl<'s, T: Float> Eager<'s, T> {
     /// borrowed (so the view can outlive this call).
     fn try_view(&self, op: &Op<T>, id: EagerId<'s, T>) -> Option<EagerId<'s, T>> {
         let source: ArrayViewD<'s, T> = match id {
-            // A reshape of a stored array shares its buffer (see `Reshape::forward`), which `take` need not copy.
-            EagerId::Ref(Value::Array(_)) if matches!(op, Op::Reshape(_)) => return None,
+            // A reshape or permutation of a stored array shares its buffer (see their `forward`), which `take`
+            // need not copy, as it must a view.
+            EagerId::Ref(Value::Array(_)) if matches!(op, Op::Reshape(_) | Op::Permute(_)) => {
+                return None
+            }
             EagerId::Ref(Value::Array(a)) => a.view(),
             EagerId::Slot(k) => match &self.slots.borrow()[k as usize] {
                 Slot::View(v) => v.clone(),

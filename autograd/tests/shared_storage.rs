@@ -1,5 +1,5 @@
-//! Shared value storage: a reshape of a contiguous value copies no element, in the forward pass and in the
-//! backward pass, and no write to one value ever shows in another that shares its buffer.
+//! Shared value storage: a reshape of a contiguous value, and a transpose of any stored value, copy no
+//! element, in the forward pass and in the backward pass, and no write to one value ever shows in another that shares its buffer.
 
 use autograd::{Tape, Var};
 use ndarray::{array, ArrayD};
@@ -17,6 +17,25 @@ fn reshape_of_a_contiguous_value_shares_its_buffer() {
     assert_eq!(address(y), address(x));
     assert_eq!(address(z), address(x));
     assert_eq!(z.value(), array![1.0, 2.0, 3.0, 4.0, 5.0, 6.0].into_dyn());
+}
+
+/// `x · Wᵀ` as a linear layer computes it: `Wᵀ` is `W`'s buffer read with swapped strides, and `W`'s gradient
+/// is the buffer of the product that made `Wᵀ`'s, transposed back.
+#[test]
+fn transpose_shares_the_buffer_forward_and_backward() {
+    let tape = Tape::new();
+    let w = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    let x = tape.constant(array![[1.0, -1.0, 0.5]]);
+    let wt = w.t();
+    assert_eq!(address(wt), address(w));
+    assert_eq!(
+        wt.value(),
+        array![[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]].into_dyn()
+    );
+    let grads = x.matmul(wt).sum().backward();
+    let (gw, gwt) = (grads.get(w).unwrap(), grads.get(wt).unwrap());
+    assert_eq!(gw.as_ptr(), gwt.as_ptr());
+    assert_eq!(gw, array![[1.0, -1.0, 0.5], [1.0, -1.0, 0.5]].into_dyn());
 }
 
 #[test]

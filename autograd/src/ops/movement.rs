@@ -104,6 +104,10 @@ impl<T: Float> Primitive<T> for Permute {
     #[track_caller]
     fn forward(&self, x: &[Operand<'_, T>]) -> Value<T> {
         self.check(x[0].shape());
+        if let Operand::Arr(a) = x[0] {
+            // A stored array: the result shares its buffer with the axes' strides permuted (no copy).
+            return Value::from_shared(a.clone().permuted_axes(IxDyn(&self.axes)));
+        }
         let permuted = x[0].with_view(|v| v.permuted_axes(IxDyn(&self.axes)).to_owned());
         Value::from_array(permuted)
     }
