@@ -225,3 +225,31 @@ fn f32_matmul_and_gradient() {
         1e-5,
     );
 }
+
+/// Products whose destination is written without being zeroed first: an inner dimension of 0 gives zeros, empty
+/// outer dimensions give empty results, and every product of a batch (the broadcast one conv2d takes included)
+/// equals the loops.
+#[test]
+fn empty_and_batched_products_are_fully_written() {
+    let tape = Tape::<f64>::new();
+    for &(m, n) in &[(3, 4), (1, 1), (0, 2), (2, 0)] {
+        let (a, b) = (ArrayD::zeros(vec![m, 0]), ArrayD::zeros(vec![0, n]));
+        let c = tape.var(a).matmul(tape.var(b)).value();
+        assert_eq!(c, ArrayD::<f64>::zeros(vec![m, n]));
+        let stacked = tape.var(ArrayD::zeros(vec![2, m, 0]));
+        let c = stacked.matmul(tape.var(ArrayD::zeros(vec![2, 0, n]))).value();
+        assert_eq!(c, ArrayD::<f64>::zeros(vec![2, m, n]));
+    }
+    let empty_batch = tape.var(ArrayD::zeros(vec![0, 3, 4]));
+    let c = empty_batch.matmul(tape.var(ArrayD::zeros(vec![0, 4, 5])));
+    assert_eq!(c.shape(), [0, 3, 5]);
+
+    let mut r = rng(106);
+    let (filters, columns) = (normal(&mut r, &[4, 6]), normal(&mut r, &[3, 6, 5]));
+    let c = tape.var(filters.clone()).matmul(tape.var(columns.clone())).value();
+    for i in 0..3 {
+        let column = columns.index_axis(ndarray::Axis(0), i).to_owned().into_dyn();
+        let expected = naive_matmul(&m2(&filters), &m2(&column)).into_dyn();
+        assert_close(&c.index_axis(ndarray::Axis(0), i), &expected.view(), 1e-12);
+    }
+}

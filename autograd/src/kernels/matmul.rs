@@ -6,6 +6,7 @@
 //! (`cargo bench -p autograd --bench matmul`, figures in `bench/README.md`): `[100, 784]·[784, 50]` 2.4x
 //! faster, `[100, 784]ᵀ·[100, 50]` (a transposed view) 1.9x, `[2000, 784]·[784, 50]` 2.3x.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use ndarray::{Array2, ArrayD, ArrayRef, ArrayView2, CowArray, Ix2, Ix3, IxDyn};
@@ -31,21 +32,21 @@ pub(crate) fn matmul_dyn<T: Float>(a: &ArrayRef<T, IxDyn>, b: &ArrayRef<T, IxDyn
     }
     let mut shape = sa.to_vec();
     shape[n - 1] = sb[n - 1];
-    let mut out = ArrayD::zeros(shape);
+    let mut out = ArrayD::uninit(shape);
     let (stack_a, stack_b) = (stacked(a), stacked(b));
-    let (m, p) = (sa[n - 2], sb[n - 1]);
-    let mut stack_out = out
-        .view_mut()
-        .into_shape_with_order((stack_a.shape()[0], m, p))
-        .expect("a new array is contiguous");
-    for ((ma, mb), mut mo) in stack_a
+    let product_len = sa[n - 2] * sb[n - 1];
+    let out_slice = out.as_slice_mut().expect("a new array is contiguous");
+    // A stack with no products has no elements to write; `chunks_exact_mut` needs a non-zero size.
+    for ((ma, mb), mo) in stack_a
         .outer_iter()
         .zip(stack_b.outer_iter())
-        .zip(stack_out.outer_iter_mut())
+        .zip(out_slice.chunks_exact_mut(product_len.max(1)))
     {
-        mo.assign(&matmul(&ma, &mb));
+        product_into(&ma, &mb, mo, gemm::Parallelism::None);
     }
-    out
+    // SAFETY: the chunks cover the whole buffer (the stack has `len / product_len` products), and
+    // `product_into` initialises every element of its destination.
+    unsafe { out.assume_init() }
 }
 
 /// A 2-D operand as a matrix view.
@@ -113,6 +114,25 @@ fn product_with<T: Float>(
     b: &ArrayView2<'_, T>,
     parallelism: gemm::Parallelism,
 ) -> Array2<T> {
+    let mut c = Array2::uninit((a.nrows(), b.ncols()));
+    let c_slice = c.as_slice_mut().expect("a new array is contiguous");
+    product_into(a, b, c_slice, parallelism);
+    // SAFETY: `product_into` initialises every element of its destination.
+    unsafe { c.assume_init() }
+}
+
+/// Writes `a · b` into `c`, an m x n row-major matrix, every element of which it initialises (its contents are
+/// never read, so the caller need not zero it).
+///
+/// # Panics
+/// When the inner dimensions differ or `c` does not hold m·n elements.
+#[track_caller]
+fn product_into<T: Float>(
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    c: &mut [MaybeUninit<T>],
+    parallelism: gemm::Parallelism,
+) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     if b.nrows() != k {
         panic!(
@@ -121,9 +141,13 @@ fn product_with<T: Float>(
             b.shape()
         );
     }
-    let mut c = Array2::<T>::zeros((m, n));
-    if m == 0 || n == 0 || k == 0 {
-        return c;
+    assert_eq!(c.len(), m * n, "matmul: the destination holds m·n elements");
+    if k == 0 {
+        c.fill(MaybeUninit::new(T::zero()));
+        return;
+    }
+    if m == 0 || n == 0 {
+        return;
     }
     let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
     let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
@@ -135,12 +159,13 @@ fn product_with<T: Float>(
     );
     // The block `rows` x `cols` of the product.
     let product_block = |rows: Range<usize>, cols: Range<usize>| {
-        // SAFETY: `c` is a freshly allocated, contiguous m x n row-major matrix (row stride n, column stride
-        // 1), and `a` (m x k) and `b` (k x n) are valid views whose strides, in elements, are passed as they
-        // are; `rows` lies inside 0..m and `cols` inside 0..n, and the block's first addresses in `a`, `b` and
-        // `c` are offset by the strides, so every index gemm reads or writes lies inside the three arrays (and
-        // disjoint blocks write disjoint parts of `c`). `T` is f32 or f64 (the only `Float` types), which gemm
-        // supports; with `read_dst = false` the initial contents of `c` are ignored.
+        // SAFETY: `c` is a contiguous m x n row-major matrix (row stride n, column stride 1), and `a` (m x k)
+        // and `b` (k x n) are valid views whose strides, in elements, are passed as they are; `rows` lies
+        // inside 0..m and `cols` inside 0..n, and the block's first addresses in `a`, `b` and `c` are offset by
+        // the strides, so every index gemm reads or writes lies inside the three arrays (and disjoint blocks
+        // write disjoint parts of `c`). `T` is f32 or f64 (the only `Float` types), which gemm supports; with
+        // `read_dst = false` gemm never reads `c` and writes every element of the block, so the uninitialised
+        // contents are neither read nor left behind.
         unsafe {
             gemm::gemm(
                 rows.len(),
@@ -177,7 +202,6 @@ fn product_with<T: Float>(
     if !helped {
         product_block(0..m, 0..n);
     }
-    c
 }
 
 /// Two halves of an `m x k · k x n` product, for a thread and its [helper](crate::with_product_helper).

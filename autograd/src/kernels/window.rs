@@ -45,19 +45,27 @@ impl Windows {
     }
 }
 
-/// Fills `cols` (`[N, C·kh·kw, OH·OW]`, row-major) with the windows of `image` (`[N, C, H, W]`, row-major).
-pub(crate) fn im2col<T: Copy>(image: &[T], cols: &mut [T], windows: &Windows) {
+/// The windows of `image` (`[N, C, H, W]`, row-major) as columns `[N, C·kh·kw, OH·OW]`, row-major. Every
+/// element is written once, so the buffer is never zeroed first.
+pub(crate) fn im2col<T: Copy>(image: &[T], windows: &Windows) -> Vec<T> {
+    let len = windows.columns_len();
+    let mut cols = Vec::with_capacity(len);
     let (ow, sw) = (windows.out.1, windows.stride.1);
+    let target = &mut cols.spare_capacity_mut()[..len];
     windows.each_run(|to, from| {
-        let target = &mut cols[to..to + ow];
+        let run = &mut target[to..to + ow];
         if sw == 1 {
-            target.copy_from_slice(&image[from..from + ow]);
+            run.write_copy_of_slice(&image[from..from + ow]);
         } else {
-            for (k, t) in target.iter_mut().enumerate() {
-                *t = image[from + k * sw];
+            for (k, t) in run.iter_mut().enumerate() {
+                t.write(image[from + k * sw]);
             }
         }
     });
+    // SAFETY: `each_run` visits every run of `OW` entries of every column row once (N·C·kh·kw rows of OH runs),
+    // so all `len` elements were written above.
+    unsafe { cols.set_len(len) };
+    cols
 }
 
 /// Adds the columns `cols` back into `image` (zeros to start with, for col2im), overlapping windows summed.

@@ -79,12 +79,7 @@ impl<T: Float> Primitive<T> for Unfold {
             let (oh, ow) = windows.out;
             let (kh, kw) = windows.kernel;
             let image = image.as_standard_layout();
-            let mut cols = vec![T::zero(); windows.columns_len()];
-            kernels::im2col(
-                image.as_slice().expect("standard layout"),
-                &mut cols,
-                &windows,
-            );
+            let cols = kernels::im2col(image.as_slice().expect("standard layout"), &windows);
             let shape = vec![n, c * kh * kw, oh * ow];
             Value::from_array(
                 ArrayD::from_shape_vec(shape, cols).expect("N·C·kh·kw·OH·OW elements"),
