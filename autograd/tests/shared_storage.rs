@@ -36,6 +36,23 @@ fn transpose_shares_the_buffer_forward_and_backward() {
     let (gw, gwt) = (grads.get(w).unwrap(), grads.get(wt).unwrap());
     assert_eq!(gw.as_ptr(), gwt.as_ptr());
     assert_eq!(gw, array![[1.0, -1.0, 0.5], [1.0, -1.0, 0.5]].into_dyn());
+    assert!(gw.is_standard_layout(), "W's gradient is row-major");
+}
+
+/// A product's gradient comes out in its operand's layout, on the left as on the right, with the values of the
+/// row-major rule: `dA = g · Bᵀ`, `dB = Aᵀ · g`.
+#[test]
+fn gradients_of_operands_stored_transposed_are_row_major_for_the_original() {
+    let tape = Tape::new();
+    let w = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    let v = tape.var(array![[0.5, -2.0], [1.5, 3.0]]);
+    let seed = array![[1.0, 2.0], [3.0, -1.0], [0.0, 4.0]];
+    // wᵀ · v: d(wᵀ) = seed · vᵀ, so dw = v · seedᵀ.
+    let grads = w.t().matmul(v).backward_with_seed(seed.clone());
+    let gw = grads.get(w).unwrap();
+    assert!(gw.is_standard_layout());
+    assert_eq!(gw, array![[-3.5, 3.5, -8.0], [7.5, 1.5, 12.0]].into_dyn());
+    assert_eq!(grads.get(v).unwrap(), array![[7.0, 12.0], [19.0, 27.0]].into_dyn());
 }
 
 #[test]

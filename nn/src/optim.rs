@@ -17,7 +17,7 @@
 //! ```
 
 use autograd::Float;
-use ndarray::{ArrayD, CowArray, IxDyn};
+use ndarray::ArrayD;
 
 use crate::Params;
 
@@ -151,8 +151,9 @@ fn decayed<T: Float>(g: T, p: T, wd: T) -> T {
 /// Runs `step(p, state, g)` on every element of a parameter with its elements of `K` state arrays and of its
 /// gradient, as a loop over row-major slices, which vectorises (`Zip` stepped a stride per element and ran
 /// Adam's divisions and square roots one at a time: 11% of a SimpleConvNet training step). A gradient in
-/// another layout is copied into row-major order first: a weight used transposed (`x · Wᵀ`, as
-/// [`Linear`](crate::module::Linear) does) gets its gradient as a transposed product.
+/// another layout is copied into row-major order first; the engine's rules give gradients in their operand's
+/// layout, so a weight used transposed (`x · Wᵀ`, as [`Linear`](crate::module::Linear) does) still gets a
+/// row-major one.
 fn each_element<T: Float, const K: usize>(
     p: &mut ArrayD<T>,
     state: [&mut ArrayD<T>; K],
@@ -171,7 +172,7 @@ fn each_element<T: Float, const K: usize>(
         }
         return;
     }
-    let g = row_major(g);
+    let g = g.as_standard_layout();
     let p = p.as_slice_mut().expect("row-major");
     let g = &g.as_slice().expect("row-major")[..p.len()];
     // Cut to the parameter's length, so that the compiler sees every index in range.
@@ -183,34 +184,6 @@ fn each_element<T: Float, const K: usize>(
             s[i] = x;
         }
     }
-}
-
-/// `a` in row-major order: borrowed when it is, transposed in tiles when it is a column-major matrix (the
-/// gradient of a weight used transposed; ndarray's element-by-element copy of one took 4% of a SimpleConvNet
-/// training step), copied by ndarray otherwise.
-fn row_major<T: Float>(a: &ArrayD<T>) -> CowArray<'_, T, IxDyn> {
-    const TILE: usize = 32;
-    if a.is_standard_layout() {
-        return CowArray::from(a.view());
-    }
-    let (&[rows, cols], Some(columns)) = (a.shape(), a.t().to_slice()) else {
-        return a.as_standard_layout();
-    };
-    // `columns` holds the matrix column by column: element (i, j) at j·rows + i.
-    let mut out = vec![T::zero(); rows * cols];
-    for i0 in (0..rows).step_by(TILE) {
-        for j0 in (0..cols).step_by(TILE) {
-            let j1 = (j0 + TILE).min(cols);
-            for i in i0..(i0 + TILE).min(rows) {
-                let column = columns[j0 * rows + i..].iter().step_by(rows);
-                for (out, &x) in out[i * cols + j0..i * cols + j1].iter_mut().zip(column) {
-                    *out = x;
-                }
-            }
-        }
-    }
-    let out = ArrayD::from_shape_vec(IxDyn(&[rows, cols]), out).expect("rows × cols elements");
-    CowArray::from(out)
 }
 
 /// Implements [`WeightDecay`] for optimizers with a `weight_decay` field.

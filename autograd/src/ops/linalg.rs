@@ -30,7 +30,9 @@ impl<T: Float> Primitive<T> for MatMul {
         }
     }
 
-    /// For `C = A · B`: `dA = g · Bᵀ`, `dB = Aᵀ · g`.
+    /// For `C = A · B`: `dA = g · Bᵀ`, `dB = Aᵀ · g`. The gradient of an operand stored transposed (as
+    /// `w.t()` for a weight `w`) is computed as the transpose of a product, `dB = (gᵀ · A)ᵀ`, so that it comes
+    /// out in that operand's layout and the transpose's rule hands `w` a row-major gradient without a copy.
     fn vjp<'a, B: Backend<T>>(
         &self,
         x: &[Var<'a, T, B>],
@@ -40,8 +42,16 @@ impl<T: Float> Primitive<T> for MatMul {
     ) -> InputGrads<Var<'a, T, B>> {
         let (a, b) = (x[0], x[1]);
         smallvec![
-            needs[0].then(|| g.matmul(b.mt())),
-            needs[1].then(|| a.mt().matmul(g)),
+            needs[0].then(|| if a.stored_transposed() {
+                b.matmul(g.mt()).mt()
+            } else {
+                g.matmul(b.mt())
+            }),
+            needs[1].then(|| if b.stored_transposed() {
+                g.mt().matmul(a).mt()
+            } else {
+                a.mt().matmul(g)
+            }),
         ]
     }
 
@@ -71,6 +81,18 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
     fn mt(self) -> Self {
         let n = self.ndim();
         self.transpose(n - 2, n - 1)
+    }
+
+    /// Whether the value's matrices are stored column by column (its last two axes swapped would be row-major,
+    /// while it is not).
+    fn stored_transposed(self) -> bool {
+        self.backend().with_operand(self.id, |x| {
+            x.array().is_some_and(|v| {
+                let mut swapped = v.view();
+                swapped.swap_axes(v.ndim() - 2, v.ndim() - 1);
+                !v.is_standard_layout() && swapped.is_standard_layout()
+            })
+        })
     }
 }
 
