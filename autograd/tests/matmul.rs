@@ -237,7 +237,9 @@ fn empty_and_batched_products_are_fully_written() {
         let c = tape.var(a).matmul(tape.var(b)).value();
         assert_eq!(c, ArrayD::<f64>::zeros(vec![m, n]));
         let stacked = tape.var(ArrayD::zeros(vec![2, m, 0]));
-        let c = stacked.matmul(tape.var(ArrayD::zeros(vec![2, 0, n]))).value();
+        let c = stacked
+            .matmul(tape.var(ArrayD::zeros(vec![2, 0, n])))
+            .value();
         assert_eq!(c, ArrayD::<f64>::zeros(vec![2, m, n]));
     }
     let empty_batch = tape.var(ArrayD::zeros(vec![0, 3, 4]));
@@ -246,9 +248,15 @@ fn empty_and_batched_products_are_fully_written() {
 
     let mut r = rng(106);
     let (filters, columns) = (normal(&mut r, &[4, 6]), normal(&mut r, &[3, 6, 5]));
-    let c = tape.var(filters.clone()).matmul(tape.var(columns.clone())).value();
+    let c = tape
+        .var(filters.clone())
+        .matmul(tape.var(columns.clone()))
+        .value();
     for i in 0..3 {
-        let column = columns.index_axis(ndarray::Axis(0), i).to_owned().into_dyn();
+        let column = columns
+            .index_axis(ndarray::Axis(0), i)
+            .to_owned()
+            .into_dyn();
         let expected = naive_matmul(&m2(&filters), &m2(&column)).into_dyn();
         assert_close(&c.index_axis(ndarray::Axis(0), i), &expected.view(), 1e-12);
     }

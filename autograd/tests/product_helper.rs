@@ -88,3 +88,28 @@ fn a_panic_inside_reaches_the_caller() {
     let a = matrix(30, 200, 300);
     with_product_helper(|| matmul(&a.view(), &a.view()));
 }
+
+/// A stack of products each too small to halve (conv2d's, one per image) is halved between the threads; a
+/// stack of large products halves each product instead. Both equal the stack computed alone, bit for bit,
+/// forward and in the gradients, for an odd count too.
+#[test]
+fn stacks_of_products_are_the_same_with_a_helper() {
+    for &(count, m, k, n) in &[(100, 30, 25, 576), (7, 30, 576, 25), (3, 200, 300, 100)] {
+        let a = normal(&mut rng(30), &[m, k]);
+        let b = normal(&mut rng(31), &[count, k, n]);
+        let run = || {
+            let tape = Tape::<f64>::new();
+            let (av, bv) = (tape.var(a.clone()), tape.var(b.clone()));
+            let y = av.matmul(bv);
+            let grads = y.square().sum().backward();
+            (
+                y.value(),
+                grads.get(av).unwrap().to_owned(),
+                grads.get(bv).unwrap().to_owned(),
+            )
+        };
+        let alone = run();
+        let helped = with_product_helper(run);
+        assert_eq!(alone, helped, "[{m},{k}]·[{count},{k},{n}]");
+    }
+}

@@ -52,7 +52,10 @@ fn gradients_of_operands_stored_transposed_are_row_major_for_the_original() {
     let gw = grads.get(w).unwrap();
     assert!(gw.is_standard_layout());
     assert_eq!(gw, array![[-3.5, 3.5, -8.0], [7.5, 1.5, 12.0]].into_dyn());
-    assert_eq!(grads.get(v).unwrap(), array![[7.0, 12.0], [19.0, 27.0]].into_dyn());
+    assert_eq!(
+        grads.get(v).unwrap(),
+        array![[7.0, 12.0], [19.0, 27.0]].into_dyn()
+    );
 }
 
 #[test]

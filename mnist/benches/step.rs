@@ -58,6 +58,18 @@ fn training_step(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    autograd::with_product_helper(|| {
+        c.bench_function(
+            "training step (SimpleConvNet), with the product helper",
+            |b| {
+                b.iter_batched(
+                    || x.clone(),
+                    |x| cnn.step(x, &labels),
+                    BatchSize::SmallInput,
+                )
+            },
+        )
+    });
 }
 
 fn evaluation_chunk(c: &mut Criterion) {

@@ -9,7 +9,7 @@
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
-use ndarray::{Array2, ArrayD, ArrayRef, ArrayView2, CowArray, Ix2, Ix3, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, Ix3, IxDyn};
 
 use super::helper;
 use crate::Float;
@@ -34,18 +34,40 @@ pub(crate) fn matmul_dyn<T: Float>(a: &ArrayRef<T, IxDyn>, b: &ArrayRef<T, IxDyn
     shape[n - 1] = sb[n - 1];
     let mut out = ArrayD::uninit(shape);
     let (stack_a, stack_b) = (stacked(a), stacked(b));
-    let product_len = sa[n - 2] * sb[n - 1];
-    let out_slice = out.as_slice_mut().expect("a new array is contiguous");
-    // A stack with no products has no elements to write; `chunks_exact_mut` needs a non-zero size.
-    for ((ma, mb), mo) in stack_a
-        .outer_iter()
-        .zip(stack_b.outer_iter())
-        .zip(out_slice.chunks_exact_mut(product_len.max(1)))
-    {
-        product_into(&ma, &mb, mo, gemm::Parallelism::None);
+    let (count, (m, k, p)) = (stack_a.shape()[0], (sa[n - 2], sa[n - 1], sb[n - 1]));
+    let out_at = out.as_mut_ptr() as usize;
+    // The products `range` of the stack, each into its own `m·p` elements of `out`.
+    let products = |range: Range<usize>| {
+        for i in range {
+            // SAFETY: `out` is a contiguous `[count, m, p]` array, so product `i < count` owns the `m·p`
+            // elements from `i·m·p`, which no other product touches.
+            let to = unsafe {
+                std::slice::from_raw_parts_mut(
+                    (out_at as *mut MaybeUninit<T>).add(i * m * p),
+                    m * p,
+                )
+            };
+            let (ma, mb) = (
+                stack_a.index_axis(Axis(0), i),
+                stack_b.index_axis(Axis(0), i),
+            );
+            product_into(&ma, &mb, to, gemm::Parallelism::None);
+        }
+    };
+    // A stack of products each too small to be halved (as conv2d's, one per image), but large together, is
+    // halved between this thread and its helper; a product that would be halved itself is not, so that only
+    // one split is ever published at a time.
+    let halve_stack = count >= 2 && split(m, p, k).is_none() && count * m * p * k >= 1 << 20;
+    let helped = halve_stack
+        && helper::run_halves(&|half| match half {
+            0 => products(0..count / 2),
+            _ => products(count / 2..count),
+        });
+    if !helped {
+        products(0..count);
     }
-    // SAFETY: the chunks cover the whole buffer (the stack has `len / product_len` products), and
-    // `product_into` initialises every element of its destination.
+    // SAFETY: the products cover the whole `[count, m, p]` buffer, and `product_into` initialises every
+    // element of its destination.
     unsafe { out.assume_init() }
 }
 
