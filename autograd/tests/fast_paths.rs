@@ -1,6 +1,7 @@
-//! The element-wise fast paths (same-shape operands in standard layout, worked on as slices) against plain
-//! ndarray arithmetic, for every layout they must hand over to the general path; and the custom-op check that
-//! lets the backward pass take a number as a gradient without looking at the input.
+//! The element-wise fast paths (same-shape operands in standard layout, worked on as slices) and the row-wise
+//! paths of gather and scatter_add against plain ndarray arithmetic or the definition, for every layout and shape
+//! they must hand over to the general path; and the custom-op check that lets the backward pass take a number as
+//! a gradient without looking at the input.
 
 mod common;
 
@@ -195,5 +196,47 @@ fn broadcast_rows_agree_with_ndarray() {
             assert_eq!((b - a).value(), y - x, "{:?} - {:?}", y.shape(), x.shape());
             assert_eq!((b / a).value(), y / x, "{:?} / {:?}", y.shape(), x.shape());
         }
+    }
+}
+
+/// `gather` and `scatter_add` along the last axis take a row-wise path when the index's rows are the source's
+/// rows one for one; an index covering fewer rows (or another axis) must take the general path. Both against
+/// the definition, element by element.
+#[test]
+fn gather_and_scatter_add_are_the_definition_with_and_without_the_row_path() {
+    let mut r = common::rng(5);
+    let source = common::normal(&mut r, &[2, 3, 4]);
+    let indices = [
+        ndarray::array![
+            [[3, 0, 3], [1, 2, 2], [0, 0, 0]],
+            [[0, 0, 1], [2, 3, 1], [3, 2, 1]]
+        ]
+        .into_dyn(), // rows one for one
+        ndarray::array![[[3, 0, 3], [1, 2, 2]], [[0, 0, 1], [2, 3, 1]]].into_dyn(), // two of three rows
+        ndarray::array![[[3, 0, 3]], [[2, 3, 1]]].into_dyn(), // one of three rows
+    ];
+    for index in indices {
+        let tape = Tape::<f64>::new();
+        let x = tape.var(source.clone());
+        let gathered = x.gather(2, &index).value();
+        let values = gathered.mapv(|v| v * 10.0 + 1.0);
+        let scattered = tape
+            .constant(ArrayD::<f64>::zeros(IxDyn(&[2, 3, 4])))
+            .scatter_add(2, &index, tape.constant(values.clone()))
+            .value();
+        let mut expected_scatter = ArrayD::<f64>::zeros(IxDyn(&[2, 3, 4]));
+        for ((b, i, j), &k) in index.indexed_iter().map(|(p, k)| ((p[0], p[1], p[2]), k)) {
+            assert_eq!(
+                gathered[[b, i, j]],
+                source[[b, i, k]],
+                "gather at {:?} with index {index:?}",
+                (b, i, j)
+            );
+            expected_scatter[[b, i, k]] += values[[b, i, j]];
+        }
+        assert_eq!(
+            scattered, expected_scatter,
+            "scatter_add with index {index:?}"
+        );
     }
 }

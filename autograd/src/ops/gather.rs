@@ -78,6 +78,56 @@ impl IndexMap {
         }
     }
 
+    /// The index as rows of picks from rows of the source, when the last axis is indexed and the index spans
+    /// the source on the others (max-pooling's argmax, `take_along_axis` on rows): the picks, their row length
+    /// and the source's row length, both non-zero.
+    fn rows(&self, axis: usize) -> Option<(&[usize], usize, usize)> {
+        let shape = self.index.shape();
+        let (taken, len) = (*shape.last()?, self.source[axis]);
+        let spans = axis + 1 == shape.len() && shape[..axis] == self.source[..axis];
+        match self.index.as_slice() {
+            Some(index) if spans && taken > 0 && len > 0 => Some((index, taken, len)),
+            _ => None,
+        }
+    }
+
+    /// The elements of `source` (row-major, of the map's source shape) that the index takes along `axis`, in
+    /// the index's order.
+    fn gather<T: Float>(&self, axis: usize, source: &[T]) -> Vec<T> {
+        let Some((index, taken, len)) = self.rows(axis) else {
+            let mut out = vec![T::zero(); self.index.len()];
+            self.each(axis, |from, to| out[to] = source[from]);
+            return out;
+        };
+        // A loop with nothing to compute but the pick.
+        let mut out = Vec::with_capacity(index.len());
+        for (picks, row) in index.chunks_exact(taken).zip(source.chunks_exact(len)) {
+            out.extend(picks.iter().map(|&i| row[i]));
+        }
+        out
+    }
+
+    /// Zeros of the map's source shape with each element of `values` (row-major, of the index's shape) added
+    /// where the index takes it from: the adjoint of [`gather`](Self::gather).
+    fn scatter_add<T: Float>(&self, axis: usize, values: &[T]) -> Vec<T> {
+        let mut out = vec![T::zero(); self.source.iter().product()];
+        match self.rows(axis) {
+            Some((index, taken, len)) => {
+                for ((picks, v), row) in index
+                    .chunks_exact(taken)
+                    .zip(values.chunks_exact(taken))
+                    .zip(out.chunks_exact_mut(len))
+                {
+                    for (&i, &v) in picks.iter().zip(v) {
+                        row[i] += v;
+                    }
+                }
+            }
+            None => self.each(axis, |to, from| out[to] += values[from]),
+        }
+        out
+    }
+
     /// [`each`](Self::each) for any index: each position's offset computed from its coordinates.
     fn each_strided(&self, axis: usize, mut f: impl FnMut(usize, usize)) {
         let mut strides = vec![1; self.source.len()];
@@ -114,11 +164,10 @@ impl<T: Float> Primitive<T> for Gather {
                 self.map.source
             );
         }
-        let mut out = vec![T::zero(); self.map.index.len()];
-        x[0].with_view(|v| {
+        let out = x[0].with_view(|v| {
             let v = v.as_standard_layout();
-            let v = v.as_slice().expect("standard layout");
-            self.map.each(self.axis, |from, to| out[to] = v[from]);
+            self.map
+                .gather(self.axis, v.as_slice().expect("standard layout"))
         });
         Value::from_array(
             ArrayD::from_shape_vec(self.map.index.raw_dim(), out).expect("the index's shape"),
@@ -169,11 +218,10 @@ impl<T: Float> Primitive<T> for ScatterAdd {
                 self.map.index.shape()
             );
         }
-        let mut out = vec![T::zero(); self.map.source.iter().product()];
-        x[0].with_view(|v| {
+        let out = x[0].with_view(|v| {
             let v = v.as_standard_layout();
-            let v = v.as_slice().expect("standard layout");
-            self.map.each(self.axis, |to, from| out[to] += v[from]);
+            self.map
+                .scatter_add(self.axis, v.as_slice().expect("standard layout"))
         });
         Value::from_array(
             ArrayD::from_shape_vec(self.map.source.clone(), out).expect("the source's shape"),

@@ -189,5 +189,8 @@ pub fn table() -> Vec<Case> {
         "outer": |v| { let y = v[0].outer(v[1]); y * y }, |r| vec![vec![normal(r, &[3]), normal(r, &[4])]];
         // Custom ops.
         "custom": |v| v[0].custom(Hypot, &[v[1]]), |r| vec![vec![positive(r, &[2, 3]), positive(r, &[2, 3])]];
+        // Added last so that the cases above keep their random inputs. A gather whose index covers only some
+        // of the source's rows (not the one-for-one rows of the fast path).
+        "gather_some_rows": |v| { let y = v[0].gather(2, &ndarray::array![[[3, 0, 3], [1, 2, 2]], [[0, 0, 1], [2, 3, 1]]]); y * y.exp() }, |r| vec![vec![normal(r, &[2, 3, 4])]];
     }
 }
