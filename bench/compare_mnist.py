@@ -9,7 +9,7 @@ and the final accuracies that the process prints. Prints a markdown table of the
 Usage: python3 bench/compare_mnist.py [--model mlp|cnn] [--epochs N] [--rounds N] [--threads N] [--data-dir DIR]
                                      [--python PATH] [--with-avx2] [--no-build]
 --model cnn compares the book's SimpleConvNet instead (`mnist train --model cnn --epochs N` against
-reference/torch_cnn.py, N epochs, default 1; there is no NumPy or candle reference for it).
+reference/torch_cnn.py and `candle_mnist --cnn`, N epochs, default 1; there is no NumPy reference for it).
 --with-avx2 also runs the trainer built without its AVX-512 code paths (`--no-default-features`, built in
 target/avx2 and copied to target/release/mnist-avx2), as "rust-avx2" in every round: on an AVX-512 processor, the figure of the paths
 that AVX2-only processors take.
@@ -263,12 +263,11 @@ def main():
         else:
             impls[name] = ([args.python, os.path.join(REFERENCE, script)], parse_json_line)
             versions.append(f"{name}: {module} {version}, Python {platform.python_version()}, {threads} thread(s)")
-    reason, candle_bin, version = ("no SimpleConvNet reference", None, None) if cnn else build_candle(
-        not args.no_build)
+    reason, candle_bin, version = build_candle(not args.no_build)
     if reason:
         skipped.append(f"candle skipped: {reason}")
     else:
-        impls["candle"] = ([candle_bin], parse_json_line)
+        impls["candle"] = ([candle_bin] + (["--cnn"] if cnn else []), parse_json_line)
         versions.append(f"candle: candle-core {version}, {rustc.split(' (')[0]}, {threads} thread(s) (rayon)")
     print("\n" + "\n".join(f"- {line}" for line in versions + skipped))
 
