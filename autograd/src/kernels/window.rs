@@ -127,8 +127,8 @@ pub(crate) fn window_argmax<T: Float>(image: &[T], windows: &Windows) -> Vec<usi
 
 /// [`window_argmax`] for 2×2 windows moved by 2, the usual max-pooling, compiled for the widest vector
 /// instructions the processor has (the crate is built for baseline x86-64): the comparisons are selects on
-/// whole rows of windows, which AVX-512 and AVX2 do 16 or 8 at a time where SSE2 is left shuffling 64-bit
-/// positions.
+/// whole rows of windows, which AVX-512 and AVX2 do on 8 or 4 windows' 64-bit positions at a time where SSE2
+/// is left shuffling them two by two.
 fn argmax_2x2<T: Float>(
     image: &[T],
     size: (usize, usize),
