@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use autograd::{Float, Tape};
-use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, Zip};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Axis, Ix2, Zip};
 use nn::io::{AnyParams, NpyFloat};
 use nn::loss::{cross_entropy, Reduction};
 use nn::module::{
@@ -156,15 +156,23 @@ impl<T: Element> Net<T> {
                     .axis_chunks_iter(Axis(0), CNN_PREDICT_BATCH)
                     .zip(scores.axis_chunks_iter_mut(Axis(0), CNN_PREDICT_BATCH))
                 {
-                    let parts: Vec<ArrayD<T>> = rows
-                        .axis_chunks_iter(Axis(0), CNN_FEATURE_BATCH)
-                        .map(|images_rows| evaluate(features, images(images_rows.to_owned())))
-                        .collect();
-                    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-                    let flat = ndarray::concatenate(Axis(0), &views).expect("[n, features] parts");
-                    let y = evaluate(classifier, flat);
-                    let y = y.into_dimensionality::<Ix2>().expect("[N, 10] scores");
-                    Zip::from(out).and(&y).for_each(|o, &v| *o = v);
+                    // Each feature pass's output is copied from its tape straight into the classifier's input.
+                    let mut flat = Vec::new();
+                    for images_rows in rows.axis_chunks_iter(Axis(0), CNN_FEATURE_BATCH) {
+                        evaluate(features, images(images_rows.to_owned()), |y| {
+                            match y.as_slice() {
+                                Some(y) => flat.extend_from_slice(y),
+                                None => flat.extend(y.iter().copied()),
+                            }
+                        });
+                    }
+                    let width = flat.len() / rows.nrows();
+                    let flat = ArrayD::from_shape_vec(vec![rows.nrows(), width], flat)
+                        .expect("[n, features] rows");
+                    evaluate(classifier, flat, |y| {
+                        let y = y.into_dimensionality::<Ix2>().expect("[N, 10] scores");
+                        Zip::from(out).and(&y).for_each(|o, &v| *o = v);
+                    });
                 }
                 scores
             }
@@ -172,13 +180,18 @@ impl<T: Element> Net<T> {
     }
 }
 
-/// `layers` run one after the other on `x` in evaluation mode, on a tape that keeps no graph.
-fn evaluate<T: Element>(layers: &[Box<dyn Module<T> + Send + Sync>], x: ArrayD<T>) -> ArrayD<T> {
+/// `layers` run one after the other on `x` in evaluation mode, on a tape that keeps no graph; `f` reads the
+/// output where the tape holds it.
+fn evaluate<T: Element, R>(
+    layers: &[Box<dyn Module<T> + Send + Sync>],
+    x: ArrayD<T>,
+    f: impl FnOnce(ArrayViewD<'_, T>) -> R,
+) -> R {
     let tape = Tape::inference();
     let y = layers.iter().fold(tape.constant(x), |h, layer| {
         layer.forward(h, &Pass::eval(layer.as_ref(), &tape))
     });
-    y.value().to_owned()
+    y.with_value(f)
 }
 
 /// Rows of 784 pixels as `[N, 1, 28, 28]` images.
