@@ -86,6 +86,25 @@ pub struct Tape<T: Float = f32> {
 }
 
 /// Things that can become a node's value: a number (a 0-d tensor), any ndarray array or view, or a [`Value`].
+///
+/// An owned array moves onto the tape, a view is copied, and a shared [`ArcArray`](ndarray::ArcArray) shares its
+/// buffer with the tape (no copy): its holder sees the buffer become unique again (`is_unique`) once the tape
+/// is gone, and can then reuse it.
+///
+/// ```
+/// use autograd::Tape;
+/// use ndarray::{array, ArcArray2};
+///
+/// let mut batch: ArcArray2<f32> = array![[1.0, 2.0], [3.0, 4.0]].into_shared();
+/// {
+///     let tape = Tape::new();
+///     let x = tape.constant(batch.clone());
+///     assert_eq!(x.with_value(|v| v.as_ptr()), batch.as_ptr());
+///     assert!(!batch.is_unique());
+/// }
+/// assert!(batch.is_unique());
+/// batch.as_slice_mut().unwrap()[0] = 5.0; // no copy: the tape has let go of it
+/// ```
 pub trait IntoValue<T: Float> {
     /// The value, with 0-d arrays stored as numbers.
     fn into_value(self) -> Value<T>;
@@ -105,7 +124,11 @@ impl<T: Float> IntoValue<T> for Value<T> {
 
 impl<T: Float, S: Data<Elem = T>, D: Dimension> IntoValue<T> for ArrayBase<S, D> {
     fn into_value(self) -> Value<T> {
-        Value::from_array(self.into_owned().into_dyn())
+        match self.into_dyn().try_into_owned_nocopy() {
+            Ok(owned) => Value::from_array(owned),
+            // A view is copied; a shared array held elsewhere as well only gains a reference.
+            Err(borrowed_or_shared) => Value::from_shared(borrowed_or_shared.to_shared()),
+        }
     }
 }
 

@@ -2,10 +2,39 @@
 //! element, in the forward pass and in the backward pass, and no write to one value ever shows in another that shares its buffer.
 
 use autograd::{Tape, Var};
-use ndarray::{array, ArrayD};
+use ndarray::{array, ArcArray2, ArrayD};
 
 fn address(v: Var<'_, f64>) -> *const f64 {
     v.with_value(|a| a.as_ptr())
+}
+
+/// A constant made from a shared array held elsewhere too reads that array's buffer, and gives it back when the
+/// tape goes (a training loop reuses its batch buffers this way); an owned array moves in; a view is copied.
+#[test]
+fn shared_arrays_become_values_without_a_copy_and_come_back_unique() {
+    let mut batch: ArcArray2<f64> = array![[1.0, 2.0], [3.0, 4.0]].into_shared();
+    let owned = array![[5.0, 6.0]];
+    let owned_address = owned.as_ptr();
+    let view_source = array![7.0, 8.0];
+    {
+        let tape = Tape::new();
+        let shared = tape.constant(batch.clone());
+        assert_eq!(address(shared), batch.as_ptr());
+        assert!(!batch.is_unique(), "the tape holds the buffer");
+        assert_eq!(address(tape.constant(owned)), owned_address);
+        let copied = tape.constant(view_source.view());
+        assert_ne!(address(copied), view_source.as_ptr());
+        assert_eq!(copied.value(), view_source.clone().into_dyn());
+        assert_eq!(shared.value(), batch.to_owned().into_dyn());
+    }
+    assert!(batch.is_unique(), "the tape let go of the buffer");
+    let before = batch.as_ptr();
+    batch[[0, 0]] = 9.0;
+    assert_eq!(
+        batch.as_ptr(),
+        before,
+        "a unique buffer is written in place"
+    );
 }
 
 #[test]
