@@ -229,6 +229,27 @@ fn relu_and_abs_have_derivative_zero_at_zero() {
     assert_eq!(abs.get(x).unwrap(), arr1(&[-1.0, 0.0, 1.0]).into_dyn());
 }
 
+/// The p-norm's gradient at a zero vector is zero (PyTorch's subgradient) for p = 2 and p = 3, beside a lane
+/// that is not zero, whose gradient is still `x·|x|ᵖ⁻²/‖x‖ᵖ⁻¹`; the second derivatives are finite there too.
+#[test]
+fn norm_gradient_is_zero_at_a_zero_vector() {
+    for p in [2.0, 3.0] {
+        let tape = Tape::<f64>::new();
+        let x = tape.var(arr2(&[[0.0, 0.0], [3.0, -4.0]]));
+        let norms = x.norm(p, 1, false);
+        let n1: f64 = (3f64.powf(p) + 4f64.powf(p)).powf(1.0 / p);
+        assert_eq!(norms.value(), arr1(&[0.0, n1]).into_dyn(), "p = {p}");
+        let dx = norms.sum().backward_graph()[x];
+        let slope = |v: f64| v * v.abs().powf(p - 2.0) / n1.powf(p - 1.0);
+        let expected = arr2(&[[0.0, 0.0], [slope(3.0), slope(-4.0)]]).into_dyn();
+        assert_close(&dx.value().view(), &expected.view(), 1e-12);
+        let second = dx.sum().backward();
+        let d2 = second.get(x).unwrap();
+        assert!(d2.iter().all(|v| v.is_finite()), "p = {p}: {d2}");
+        assert_eq!((d2[[0, 0]], d2[[0, 1]]), (0.0, 0.0), "p = {p}");
+    }
+}
+
 #[test]
 fn maximum_and_minimum_split_ties_equally() {
     let tape = Tape::<f64>::new();

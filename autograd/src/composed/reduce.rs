@@ -142,8 +142,9 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
     }
 
     /// The `p`-norm over `axes`, `(Σ |x|ᵖ)^(1/p)` (`torch.linalg.vector_norm(x, p, dim, keepdim)`); `p =
-    /// ∞` is the largest magnitude. At a zero vector the gradient of the 2-norm is not defined (NaN), as for
-    /// `√x` at 0.
+    /// ∞` is the largest magnitude. At a zero vector the gradient is zero (a subgradient, as in PyTorch), not
+    /// the NaN that `√0`'s infinite slope times the zero slope of `x²` would give; so is every higher
+    /// derivative there.
     ///
     /// ```
     /// use autograd::Tape;
@@ -166,11 +167,11 @@ impl<'a, T: Float, B: Backend<T>> Var<'a, T, B> {
         } else if p == 1.0 {
             self.abs().sum_axes(axes, keepdims)
         } else if p == 2.0 {
-            self.square().sum_axes(axes, keepdims).sqrt()
+            root_away_from_zero(self.square().sum_axes(axes, keepdims), Var::sqrt)
         } else {
             let p = T::lit(p);
             let sum = self.abs().powf(p).sum_axes(axes, keepdims);
-            sum.powf(p.recip())
+            root_away_from_zero(sum, |s| s.powf(p.recip()))
         }
     }
 
@@ -240,4 +241,16 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> 
             (true, false) => None,
         })
         .collect()
+}
+
+/// `root(sum)` where `sum` is positive and 0 where it is 0, with a zero gradient there: the root is taken of 1
+/// in those places and the result replaced by 0, so no infinite slope enters the backward pass (the trick of
+/// masking the input as well as the output, since masking the output alone still multiplies 0 by ∞).
+#[track_caller]
+fn root_away_from_zero<'a, T: Float, B: Backend<T>>(
+    sum: Var<'a, T, B>,
+    root: impl FnOnce(Var<'a, T, B>) -> Var<'a, T, B>,
+) -> Var<'a, T, B> {
+    let zero = sum.eq(0);
+    root(sum.masked_fill(zero.clone(), 1)).masked_fill(zero, 0)
 }
