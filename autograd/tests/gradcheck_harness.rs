@@ -112,3 +112,30 @@ fn passes_uses_pytorchs_criterion() {
         "an absolute tolerance of 10 covers |2x − x| ≤ 3"
     );
 }
+
+/// `Σ x²`.
+fn sum_of_squares<'t>(v: &[Var<'t, f64>]) -> Var<'t, f64> {
+    (v[0] * v[0]).sum()
+}
+
+/// The tests' tolerance grows with the function's size only as far as the finite differences' rounding noise:
+/// for a sum of 2,000 squares (about 2,000) the central differences are off by more than `1e-8` from the
+/// exact gradient `2x`, and within the noise bound; for a function near 1 the bound is far below `1e-8`, so
+/// the tolerance stays `1e-8` there.
+#[test]
+fn tolerance_widens_with_rounding_noise_only() {
+    let x = common::normal(&mut rng(5), &[50, 40]);
+    let report = gradcheck(sum_of_squares, std::slice::from_ref(&x));
+    let noise = common::rounding_noise(&sum_of_squares, std::slice::from_ref(&x));
+    assert!(report.max_rel_error() > TOL, "{}", report.max_rel_error());
+    assert!(
+        report.max_rel_error() <= noise,
+        "{} > {noise}",
+        report.max_rel_error()
+    );
+    check(sum_of_squares, &[x], TOL);
+
+    let small = common::normal(&mut rng(6), &[3]) * 0.3;
+    let noise = common::rounding_noise(&sum_of_squares, &[small]);
+    assert!(noise < TOL / 10.0, "{noise}");
+}
