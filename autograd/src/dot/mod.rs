@@ -3,7 +3,7 @@
 //! Data flows left to right. Each op is a circle labelled `×`, `+`, `exp`, `1/x`, `matmul`, …; named leaves
 //! are their names, unnamed ones small boxes with their value. Each arrow carries its forward value (the
 //! number for a scalar, the shape such as `[100, 50]` for a tensor) and, when gradients are given, the
-//! gradient of the node it leaves below it in red. The output gets an arrow of its own, with its value and the
+//! gradient that flows back along it below it in red. The output gets an arrow of its own, with its value and the
 //! seed gradient 1.
 //!
 //! ```
@@ -100,8 +100,22 @@ impl<'a, T: Float> Dot<'a, T> {
         self
     }
 
-    /// Writes each node's gradient below its outgoing arrows, in [`GRADIENT_COLOUR`]. A node with fan-out
-    /// shows its total gradient (the sum over its uses) on each of its arrows.
+    /// Writes below each arrow, in [`GRADIENT_COLOUR`], the gradient that flows back along it: the receiving
+    /// op's backward rule applied to that op's gradient, as in the lecture's pictures (a multiply node sends
+    /// back its gradient times the other input). A node used more than once gets one contribution on each of
+    /// its arrows; its gradient is their sum.
+    ///
+    /// ```
+    /// use autograd::{dot::Dot, Tape};
+    ///
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var_named("x", 3.0);
+    /// let y = x * x; // each of x's two arrows carries 1 · 3 back; dy/dx = 3 + 3
+    /// let grads = y.backward();
+    /// let dot = Dot::new(&tape).output(y).gradients(&grads).render();
+    /// assert_eq!(dot.matches(r#"n0 -> n1 [label=<3<br/><font color="red">3</font>>]"#).count(), 2);
+    /// assert_eq!(grads.scalar(x), 6.0);
+    /// ```
     ///
     /// Rendering panics if `gradients` came from another tape.
     pub fn gradients(mut self, gradients: &'a Gradients<T>) -> Self {
