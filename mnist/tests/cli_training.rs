@@ -1,6 +1,9 @@
 //! The `mnist` binary on real MNIST (`MNIST_DIR`; skipped without it outside CI): runs that diverge, are
 //! interrupted and resumed, or meet a full disk, missing fonts or a second run in the same directory.
 
+#[path = "../../tests/support/file_size_limit.rs"]
+mod file_size_limit;
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -234,18 +237,7 @@ fn a_full_disk_is_one_line_naming_the_file() {
         &["train", "--iterations", "20", "--out", "run"],
     );
     command.env("MNIST_DIR", data);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-            let limit = libc::rlimit {
-                rlim_cur: 64 << 10,
-                rlim_max: 64 << 10,
-            };
-            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    file_size_limit::limit_file_size(&mut command, 64 << 10);
     let output = command.output().unwrap();
     assert_fails(
         &output,

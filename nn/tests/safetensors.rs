@@ -2,6 +2,9 @@
 //! files laid out as other writers lay them out load; Python's `safetensors` reads the saved files and writes
 //! files that load (the bad files are in `safetensors_errors.rs`).
 
+#[path = "../../tests/support/file_size_limit.rs"]
+mod file_size_limit;
+
 mod common;
 
 use common::npz_files::temp_dir;
@@ -233,18 +236,7 @@ fn a_write_that_fails_midway_leaves_the_old_file() {
             "--test-threads=1",
         ])
         .env(CHILD_TARGET, &target);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut child, || {
-            let limit = libc::rlimit {
-                rlim_cur: 64 << 10,
-                rlim_max: 64 << 10,
-            };
-            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    file_size_limit::limit_file_size(&mut child, 64 << 10);
     let out = child.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
