@@ -86,6 +86,75 @@ fn interrupt_after(home: &Path, data: &Path, args: &[&str], step: usize) {
     assert_eq!(output.status.code(), Some(130), "{}", stderr_of(&output));
 }
 
+/// Ctrl-C twice: the first asks the run to stop after its iteration, the second ends it at once with status
+/// 130. With an evaluation of the SimpleConvNet after every step (over a second of work, with no file open)
+/// both signals arrive before the run could stop by itself, so the graceful stop never gets to save: the last
+/// checkpoint is the one left, nothing half-written is left beside it, and the run resumes from it to its end.
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_leaves_the_last_checkpoint() {
+    let Some(data) = mnist_dir_for_tests() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let args = [
+        "train",
+        "--model",
+        "cnn",
+        "--iterations",
+        "3",
+        "--eval-every",
+        "1",
+        "--no-plots",
+        "--out",
+        "run",
+    ];
+    let child = command(home.path(), &args)
+        .env("MNIST_DIR", &data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = home.path().join("run");
+    let started = Instant::now();
+    let last = loop {
+        match checkpoint::read_state(&run) {
+            Ok(state) if state.step() >= 1 => break state.step(),
+            _ => {}
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint after step 1"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // The next step takes milliseconds; whether a signal lands in it or in the evaluation after it, the run
+    // cannot stop by itself before that evaluation ends.
+    std::thread::sleep(Duration::from_millis(60));
+    for _ in 0..2 {
+        // SAFETY: a plain kill(2) of our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = wait_at_most(child, Duration::from_secs(60));
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Ctrl-C again to quit at once"), "{stderr}");
+    assert!(
+        !stderr.contains("checkpoint saved"),
+        "the second Ctrl-C did not end the run at once: {stderr}"
+    );
+    assert_eq!(state_of(&run).step(), last);
+    let partial: Vec<PathBuf> = snapshot(&run)
+        .into_keys()
+        .filter(|p| p.to_string_lossy().contains(nn::io::TEMP_PREFIX))
+        .collect();
+    assert!(partial.is_empty(), "half-written files left: {partial:?}");
+    let resumed =
+        mnist_with_data(home.path(), &["train", "--resume", "run", "--no-plots"]).unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr_of(&resumed));
+    assert_eq!(state_of(&run).step(), 3);
+}
+
 /// An interrupted `--epochs 3` run resumed ends at its own length (1800), not the default 10,000 (it used
 /// to end at step 9600); asking for fewer iterations than the run's is refused.
 #[test]
