@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::binary::{
@@ -62,9 +62,9 @@ fn a_diverging_run_finishes_says_so_and_resumes() {
     assert!(stderr_of(&again).contains("already complete at step 300"));
 }
 
-/// Runs `train` until its checkpoint reaches `step`, then interrupts it with SIGINT (as Ctrl-C does); it
-/// must stop with a checkpoint.
-fn interrupt_after(home: &Path, data: &Path, args: &[&str], step: usize) {
+/// Starts `train` (output in `home/run`) and waits until its checkpoint reaches `step`; returns the child and
+/// the checkpoint's step.
+fn spawn_until_checkpoint(home: &Path, data: &Path, args: &[&str], step: usize) -> (Child, usize) {
     let child = command(home, args)
         .env("MNIST_DIR", data)
         .stdout(Stdio::null())
@@ -73,15 +73,29 @@ fn interrupt_after(home: &Path, data: &Path, args: &[&str], step: usize) {
         .unwrap();
     let out = home.join("run");
     let started = Instant::now();
-    while checkpoint::read_state(&out).map_or(true, |s| s.step() < step) {
+    loop {
+        match checkpoint::read_state(&out) {
+            Ok(state) if state.step() >= step => return (child, state.step()),
+            _ => {}
+        }
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "no checkpoint at step {step}"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Sends SIGINT to `child`, as Ctrl-C does.
+fn interrupt(child: &Child) {
     // SAFETY: a plain kill(2) of our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+}
+
+/// Runs `train` until its checkpoint reaches `step`, then interrupts it; it must stop with a checkpoint.
+fn interrupt_after(home: &Path, data: &Path, args: &[&str], step: usize) {
+    let (child, _) = spawn_until_checkpoint(home, data, args, step);
+    interrupt(&child);
     let output = wait_at_most(child, Duration::from_secs(60));
     assert_eq!(output.status.code(), Some(130), "{}", stderr_of(&output));
 }
@@ -108,31 +122,13 @@ fn a_second_ctrl_c_quits_at_once_and_leaves_the_last_checkpoint() {
         "--out",
         "run",
     ];
-    let child = command(home.path(), &args)
-        .env("MNIST_DIR", &data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (child, last) = spawn_until_checkpoint(home.path(), &data, &args, 1);
     let run = home.path().join("run");
-    let started = Instant::now();
-    let last = loop {
-        match checkpoint::read_state(&run) {
-            Ok(state) if state.step() >= 1 => break state.step(),
-            _ => {}
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no checkpoint after step 1"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
     // The next step takes milliseconds; whether a signal lands in it or in the evaluation after it, the run
     // cannot stop by itself before that evaluation ends.
     std::thread::sleep(Duration::from_millis(60));
     for _ in 0..2 {
-        // SAFETY: a plain kill(2) of our own child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        interrupt(&child);
         std::thread::sleep(Duration::from_millis(20));
     }
     let output = wait_at_most(child, Duration::from_secs(60));
