@@ -41,6 +41,7 @@ mod kernels;
 mod ops;
 pub mod shape;
 mod simplify;
+mod sparse;
 mod tape;
 mod value;
 mod var;
@@ -64,9 +65,11 @@ pub use ndarray;
 pub use ops::{
     Binary, BroadcastTo, Concat, CumSum, Custom, CustomOp, ErasedOp, Fold, Gather, IndexMap,
     InputGrads, IntoVar, Mask, MatMul, MaxAxis, Op, Permute, Reshape, ScatterAdd, ScatterRows,
-    Slice, SliceScatter, SumAxis, SumTo, TakeRows, Tangent, Unary, Unfold, Where, Window,
+    Slice, SliceScatter, SparseMatMul, SumAxis, SumTo, TakeRows, Tangent, Unary, Unfold, Where,
+    Window,
 };
 pub use petgraph;
+pub use sparse::SparseMatrix;
 pub use tape::{IntoValue, Tape};
 pub use value::{Operand, SharedArray, Value};
 pub use var::Var;

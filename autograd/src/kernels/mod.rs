@@ -10,6 +10,7 @@ mod elementwise;
 mod helper;
 mod matmul;
 mod reduce;
+mod sparse;
 mod window;
 
 pub(crate) use elementwise::{add_assign, map, same_shape, select, zip, zip_to};
@@ -19,4 +20,5 @@ pub(crate) use matmul::matmul_dyn;
 #[cfg(feature = "rayon")]
 pub use matmul::matmul_parallel;
 pub(crate) use reduce::{max_axis, sum_axis, sum_to, tie_shares};
+pub(crate) use sparse::sparse_dot;
 pub(crate) use window::{col2im, im2col, window_argmax, Windows};

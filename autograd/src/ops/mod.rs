@@ -14,6 +14,7 @@
 //! | `window.rs` | sliding windows of images as columns (im2col) and back (col2im) |
 //! | `select.rs` | comparisons (boolean masks) and `where_` |
 //! | `linalg.rs` | the matrix product |
+//! | `sparse.rs` | products of a constant sparse matrix (or its transpose) with a dense node |
 //! | `custom.rs` | user-defined ops ([`CustomOp`]) |
 //!
 //! Every op has two rules, side by side: the backward rule (`vjp`, the vector–Jacobian product, for reverse
@@ -68,6 +69,7 @@ mod reduce;
 mod scan;
 mod select;
 mod slice;
+mod sparse;
 mod unary;
 mod window;
 
@@ -86,6 +88,7 @@ pub use reduce::{MaxAxis, SumAxis, SumTo};
 pub use scan::CumSum;
 pub use select::{IntoVar, Mask, Where};
 pub use slice::{Concat, Slice, SliceScatter};
+pub use sparse::SparseMatMul;
 pub use unary::Unary;
 pub use window::{Fold, Unfold, Window};
 
@@ -272,6 +275,8 @@ pub enum Op<T: Float> {
     Where(Where),
     /// The matrix product.
     MatMul(MatMul),
+    /// A constant sparse matrix (or its transpose) times a dense node.
+    SparseMatMul(SparseMatMul<T>),
     /// A user-defined op.
     Custom(Custom<T>),
 }
@@ -297,6 +302,7 @@ primitives! {
     ScatterRows(ScatterRows),
     Where(Where),
     MatMul(MatMul),
+    SparseMatMul(SparseMatMul<T>),
     Custom(Custom<T>),
 }
 

@@ -73,6 +73,19 @@ fn separated(r: &mut StdRng) -> Vec<Vec<ArrayD<f64>>> {
         .collect()
 }
 
+/// A 5×4 sparse constant with an empty row, a repeated row and two entries in one column of a row (which add).
+fn sparse_constant() -> autograd::SparseMatrix<f64> {
+    autograd::SparseMatrix::from_rows(
+        4,
+        [
+            vec![(1, 0.5), (3, -2.0)],
+            vec![],
+            vec![(0, 1.5), (1, -0.7), (1, 0.3)],
+        ],
+    )
+    .select_rows([2, 0, 1, 2, 0])
+}
+
 fn matrix(r: &mut StdRng, rows: usize, cols: usize) -> ArrayD<f64> {
     normal(r, &[rows, cols])
 }
@@ -192,5 +205,13 @@ pub fn table() -> Vec<Case> {
         // Added last so that the cases above keep their random inputs. A gather whose index covers only some
         // of the source's rows (not the one-for-one rows of the fast path).
         "gather_some_rows": |v| { let y = v[0].gather(2, &ndarray::array![[[3, 0, 3], [1, 2, 2]], [[0, 0, 1], [2, 3, 1]]]); y * y.exp() }, |r| vec![vec![normal(r, &[2, 3, 4])]];
+        // A constant sparse matrix times a dense node, and its transpose's product (each other's backward).
+        "sparse_matmul": |v| { let y = sparse_constant().matmul(v[0]); y * y }, |r| vec![
+            vec![matrix(r, 4, 3)],
+            vec![matrix(r, 4, 1)],
+        ];
+        "sparse_matmul_t": |v| { let y = sparse_constant().transpose_matmul(v[0]); y * y.exp() }, |r| vec![
+            vec![matrix(r, 5, 2)],
+        ];
     }
 }

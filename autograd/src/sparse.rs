@@ -1,0 +1,279 @@
+//! Sparse constant matrices in compressed-row form, for products with dense graph nodes.
+//!
+//! A [`SparseMatrix`] stores only its non-zero entries: per row, a run of `(column, value)` pairs. It is
+//! immutable and cheap to clone (the entries are shared), and [`select_rows`](SparseMatrix::select_rows)
+//! makes a mini-batch of rows without copying a single entry, so a data set converted once can be drawn from
+//! for a whole run. Column indices take 16 bits when the matrix has at most 65,536 columns and 32 bits
+//! otherwise (as SciPy picks its index width from the size).
+//!
+//! On the graph it is a constant operand: [`matmul`](SparseMatrix::matmul) multiplies it with a dense node,
+//! and the gradient flows to the dense node only (PyTorch's `torch.sparse.mm` with a sparse matrix that does
+//! not require a gradient).
+
+use std::sync::Arc;
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::{kernels, Float};
+
+/// A constant sparse matrix: only its non-zero entries are stored, in rows.
+///
+/// ```
+/// use autograd::SparseMatrix;
+/// use ndarray::array;
+///
+/// let a = SparseMatrix::from_dense(array![[0.0, 2.0, 0.0], [1.0, 0.0, 0.0]].view());
+/// assert_eq!((a.shape(), a.nnz()), ((2, 3), 2));
+/// let w = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+/// assert_eq!(a.dot(&w.view()), array![[6.0, 8.0], [1.0, 2.0]]);
+/// assert_eq!(a.select_rows([1, 1]).to_dense(), array![[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]);
+/// ```
+#[derive(Clone)]
+pub struct SparseMatrix<T>(Arc<Layout<T>>);
+
+/// The rows of a matrix: where each row's entries lie in the (shared) entry store.
+struct Layout<T> {
+    cols: usize,
+    rows: Vec<(usize, usize)>,
+    entries: Arc<Entries<T>>,
+}
+
+/// The stored entries of all rows, one after the other.
+struct Entries<T> {
+    values: Vec<T>,
+    columns: Columns,
+}
+
+/// Column indices, as narrow as the column count allows.
+pub(crate) enum Columns {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl<T> SparseMatrix<T> {
+    /// `(rows, columns)`.
+    ///
+    /// ```
+    /// assert_eq!(autograd::SparseMatrix::<f64>::from_rows(5, [vec![]]).shape(), (1, 5));
+    /// ```
+    pub fn shape(&self) -> (usize, usize) {
+        (self.0.rows.len(), self.0.cols)
+    }
+
+    /// The number of stored entries.
+    ///
+    /// ```
+    /// assert_eq!(autograd::SparseMatrix::from_rows(2, [vec![(0, 1.0), (1, 0.0)]]).nnz(), 2);
+    /// ```
+    pub fn nnz(&self) -> usize {
+        self.0.rows.iter().map(|(start, end)| end - start).sum()
+    }
+}
+
+impl<T: Float> SparseMatrix<T> {
+    /// A matrix with `cols` columns and one row per item of `rows`, each row given as its `(column, value)`
+    /// entries (in any order; entries at the same column add up).
+    ///
+    /// ```
+    /// let a = autograd::SparseMatrix::from_rows(4, [vec![(3, 1.5)], vec![], vec![(0, -1.0), (2, 2.0)]]);
+    /// assert_eq!(a.to_dense(), ndarray::array![[0.0, 0.0, 0.0, 1.5], [0.0; 4], [-1.0, 0.0, 2.0, 0.0]]);
+    /// ```
+    ///
+    /// # Panics
+    /// If a column is not below `cols`, or `cols` exceeds 2³².
+    #[track_caller]
+    pub fn from_rows<R, E>(cols: usize, rows: R) -> Self
+    where
+        R: IntoIterator<Item = E>,
+        E: IntoIterator<Item = (usize, T)>,
+    {
+        assert!(
+            cols <= 1 << 32,
+            "SparseMatrix: {cols} columns do not fit 32-bit indices"
+        );
+        let narrow = cols <= 1 << 16;
+        let (mut values, mut wide, mut short) = (Vec::new(), Vec::new(), Vec::new());
+        let mut starts = Vec::new();
+        for row in rows {
+            let start = values.len();
+            for (column, value) in row {
+                assert!(
+                    column < cols,
+                    "SparseMatrix: column {column} out of range for {cols} columns (row {})",
+                    starts.len()
+                );
+                values.push(value);
+                if narrow {
+                    short.push(column as u16);
+                } else {
+                    wide.push(column as u32);
+                }
+            }
+            starts.push((start, values.len()));
+        }
+        let columns = if narrow {
+            Columns::Narrow(short)
+        } else {
+            Columns::Wide(wide)
+        };
+        SparseMatrix(Arc::new(Layout {
+            cols,
+            rows: starts,
+            entries: Arc::new(Entries { values, columns }),
+        }))
+    }
+
+    /// The non-zero entries of a dense matrix.
+    ///
+    /// ```
+    /// let a = autograd::SparseMatrix::from_dense(ndarray::array![[0.0f32, 3.0], [0.0, 0.0]].view());
+    /// assert_eq!(a.nnz(), 1);
+    /// ```
+    pub fn from_dense(dense: ArrayView2<'_, T>) -> Self {
+        let cols = dense.ncols();
+        Self::from_rows(
+            cols,
+            dense.rows().into_iter().map(|row| {
+                row.into_iter()
+                    .enumerate()
+                    .filter(|&(_, &v)| v != T::zero())
+                    .map(|(j, &v)| (j, v))
+                    .collect::<Vec<_>>()
+            }),
+        )
+    }
+
+    /// The rows at `index`, in order (repeats allowed), sharing this matrix's entries: no entry is copied.
+    ///
+    /// ```
+    /// let a = autograd::SparseMatrix::from_dense(ndarray::array![[1.0], [2.0], [3.0]].view());
+    /// assert_eq!(a.select_rows([2, 0]).to_dense(), ndarray::array![[3.0], [1.0]]);
+    /// ```
+    ///
+    /// # Panics
+    /// If an index is not below the number of rows.
+    #[track_caller]
+    pub fn select_rows(&self, index: impl IntoIterator<Item = usize>) -> Self {
+        let rows = index
+            .into_iter()
+            .map(|i| {
+                *self.0.rows.get(i).unwrap_or_else(|| {
+                    panic!(
+                        "SparseMatrix::select_rows: row {i} out of range for shape {:?}",
+                        self.shape()
+                    )
+                })
+            })
+            .collect();
+        SparseMatrix(Arc::new(Layout {
+            cols: self.0.cols,
+            rows,
+            entries: self.0.entries.clone(),
+        }))
+    }
+
+    /// The matrix with its zeros written out.
+    ///
+    /// ```
+    /// let a = autograd::SparseMatrix::from_rows(2, [vec![(1, 4.0)]]);
+    /// assert_eq!(a.to_dense(), ndarray::array![[0.0, 4.0]]);
+    /// ```
+    pub fn to_dense(&self) -> Array2<T> {
+        let mut out = Array2::zeros(self.shape());
+        self.for_each_entry(|i, j, v| out[[i, j]] += v);
+        out
+    }
+
+    /// The product `self · dense` on arrays (the forward of [`matmul`](SparseMatrix::matmul)). Each output
+    /// element adds its row's entries in their stored order; zeros are never multiplied, so an infinite or NaN
+    /// element of `dense` reaches only the outputs of rows with an entry in its row.
+    ///
+    /// ```
+    /// let a = autograd::SparseMatrix::from_rows(2, [vec![(1, 2.0)]]);
+    /// assert_eq!(a.dot(&ndarray::array![[1.0], [5.0]].view()), ndarray::array![[10.0]]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dense` does not have as many rows as `self` has columns.
+    #[track_caller]
+    pub fn dot(&self, dense: &ArrayView2<'_, T>) -> Array2<T> {
+        let (rows, cols) = self.shape();
+        if dense.nrows() != cols {
+            panic!(
+                "sparse_matmul: shapes {:?} and {:?} are incompatible",
+                [rows, cols],
+                dense.shape()
+            );
+        }
+        let dense = dense.as_standard_layout();
+        let n = dense.ncols();
+        let mut out = Array2::zeros((rows, n));
+        let b = dense.as_slice().expect("standard layout");
+        let o = out.as_slice_mut().expect("a new array is standard");
+        self.with_rows(|starts, columns, values| {
+            kernels::sparse_dot(starts, columns, values, b, n, o, false)
+        });
+        out
+    }
+
+    /// The product `selfᵀ · dense` on arrays (the forward of
+    /// [`transpose_matmul`](SparseMatrix::transpose_matmul)), without forming the transpose.
+    ///
+    /// ```
+    /// let a = autograd::SparseMatrix::from_rows(2, [vec![(1, 2.0)]]);
+    /// assert_eq!(a.transpose_dot(&ndarray::array![[3.0]].view()), ndarray::array![[0.0], [6.0]]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dense` does not have as many rows as `self`.
+    #[track_caller]
+    pub fn transpose_dot(&self, dense: &ArrayView2<'_, T>) -> Array2<T> {
+        let (rows, cols) = self.shape();
+        if dense.nrows() != rows {
+            panic!(
+                "sparse_matmul_t: shapes {:?} (transposed) and {:?} are incompatible",
+                [rows, cols],
+                dense.shape()
+            );
+        }
+        let dense = dense.as_standard_layout();
+        let n = dense.ncols();
+        let mut out = Array2::zeros((cols, n));
+        let g = dense.as_slice().expect("standard layout");
+        let o = out.as_slice_mut().expect("a new array is standard");
+        self.with_rows(|starts, columns, values| {
+            kernels::sparse_dot(starts, columns, values, g, n, o, true)
+        });
+        out
+    }
+
+    /// Calls `f(row, column, value)` for every stored entry.
+    fn for_each_entry(&self, mut f: impl FnMut(usize, usize, T)) {
+        let entries = &self.0.entries;
+        for (i, &(start, end)) in self.0.rows.iter().enumerate() {
+            for e in start..end {
+                let column = match &entries.columns {
+                    Columns::Narrow(c) => usize::from(c[e]),
+                    Columns::Wide(c) => c[e] as usize,
+                };
+                f(i, column, entries.values[e]);
+            }
+        }
+    }
+
+    /// Hands the row extents, column indices and values to a kernel.
+    fn with_rows<R>(&self, f: impl FnOnce(&[(usize, usize)], &Columns, &[T]) -> R) -> R {
+        f(
+            &self.0.rows,
+            &self.0.entries.columns,
+            &self.0.entries.values,
+        )
+    }
+}
+
+impl<T> std::fmt::Debug for SparseMatrix<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (rows, cols) = self.shape();
+        write!(f, "SparseMatrix({rows}×{cols}, {} entries)", self.nnz())
+    }
+}
