@@ -87,13 +87,39 @@ impl<T: Float> SparseMatrix<T> {
         R: IntoIterator<Item = E>,
         E: IntoIterator<Item = (usize, T)>,
     {
+        Self::from_rows_with_capacity(cols, 0, rows)
+    }
+
+    /// As [`from_rows`](SparseMatrix::from_rows), with room for `entries` entries made at the start: a large
+    /// matrix whose entry count is known then grows by no reallocation (each of which would leave the old
+    /// buffer behind in an allocator that keeps freed memory).
+    ///
+    /// ```
+    /// let a = autograd::SparseMatrix::from_rows_with_capacity(3, 2, [vec![(0, 1.0), (2, 2.0)]]);
+    /// assert_eq!(a.nnz(), 2);
+    /// ```
+    ///
+    /// # Panics
+    /// As `from_rows`.
+    #[track_caller]
+    pub fn from_rows_with_capacity<R, E>(cols: usize, entries: usize, rows: R) -> Self
+    where
+        R: IntoIterator<Item = E>,
+        E: IntoIterator<Item = (usize, T)>,
+    {
         assert!(
             cols <= 1 << 32,
             "SparseMatrix: {cols} columns do not fit 32-bit indices"
         );
         let narrow = cols <= 1 << 16;
-        let (mut values, mut wide, mut short) = (Vec::new(), Vec::new(), Vec::new());
-        let mut starts = Vec::new();
+        let mut values = Vec::with_capacity(entries);
+        let (mut wide, mut short) = if narrow {
+            (Vec::new(), Vec::with_capacity(entries))
+        } else {
+            (Vec::with_capacity(entries), Vec::new())
+        };
+        let rows = rows.into_iter();
+        let mut starts = Vec::with_capacity(rows.size_hint().0);
         for row in rows {
             let start = values.len();
             for (column, value) in row {

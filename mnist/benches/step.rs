@@ -4,18 +4,26 @@
 //!
 //! `cargo bench -p mnist --bench step`
 
+use autograd::SparseMatrix;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use mnist::config::{LayerChoice, ModelChoice, RunConfig};
 use mnist::dataset::Split;
 use mnist::model::Model;
-use mnist::train::Learner;
+use mnist::train::{Images, Learner};
 use ndarray::Array2;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 fn synthetic_batch(rows: usize) -> (Array2<f32>, Vec<usize>) {
     let mut rng = StdRng::seed_from_u64(1);
-    let x = Array2::from_shape_fn((rows, 784), |_| rng.random_range(0.0..1.0));
+    // As sparse as MNIST's images: about 19% of the pixels are not background.
+    let x = Array2::from_shape_fn((rows, 784), |_| {
+        if rng.random_bool(0.19) {
+            rng.random_range(0.0..1.0)
+        } else {
+            0.0
+        }
+    });
     let labels = (0..rows).map(|i| i % 10).collect();
     (x, labels)
 }
@@ -34,18 +42,28 @@ fn training_step(c: &mut Criterion) {
         c.bench_function(&format!("training step ({layers:?})"), |b| {
             b.iter_batched(
                 || x.clone(),
-                |x| model.step(x, &labels),
+                |x| model.step(Images::Dense(x), &labels),
                 BatchSize::SmallInput,
             )
         });
     }
+    // The two-layer net as the trainer feeds it: sparse images (their rows drawn from a sparse matrix).
+    let sparse = SparseMatrix::from_dense(x.view());
+    let mut model = Model::<f32>::new(&RunConfig::default());
+    c.bench_function("training step (Fused), sparse images", |b| {
+        b.iter_batched(
+            || Images::Sparse(sparse.clone()),
+            |x| model.step(x, &labels),
+            BatchSize::SmallInput,
+        )
+    });
     // As the trainer runs its steps: the larger products halved with a helper thread.
     let mut model = Model::<f32>::new(&RunConfig::default());
     autograd::with_product_helper(|| {
         c.bench_function("training step (Fused), with the product helper", |b| {
             b.iter_batched(
                 || x.clone(),
-                |x| model.step(x, &labels),
+                |x| model.step(Images::Dense(x), &labels),
                 BatchSize::SmallInput,
             )
         })
@@ -54,7 +72,7 @@ fn training_step(c: &mut Criterion) {
     c.bench_function("training step (SimpleConvNet)", |b| {
         b.iter_batched(
             || x.clone(),
-            |x| cnn.step(x, &labels),
+            |x| cnn.step(Images::Dense(x), &labels),
             BatchSize::SmallInput,
         )
     });
@@ -64,7 +82,7 @@ fn training_step(c: &mut Criterion) {
             |b| {
                 b.iter_batched(
                     || x.clone(),
-                    |x| cnn.step(x, &labels),
+                    |x| cnn.step(Images::Dense(x), &labels),
                     BatchSize::SmallInput,
                 )
             },
@@ -74,9 +92,14 @@ fn training_step(c: &mut Criterion) {
 
 fn evaluation_chunk(c: &mut Criterion) {
     let (x, _) = synthetic_batch(500);
+    let sparse = Images::Sparse(SparseMatrix::from_dense(x.view()));
+    let x = Images::Dense(x);
     let model = Model::<f32>::new(&RunConfig::default());
     c.bench_function("predict 500 images", |b| {
-        b.iter(|| model.predict_classes(x.view()))
+        b.iter(|| model.predict_classes(&x))
+    });
+    c.bench_function("predict 500 images, sparse", |b| {
+        b.iter(|| model.predict_classes(&sparse))
     });
 }
 

@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use crate::config::{LayerChoice, ModelChoice, OptimizerChoice, RunConfig};
 use crate::dataset::Mnist;
 use crate::history::History;
-use crate::train::{self, Learner, Silent};
+use crate::train::{self, Images, Learner, Silent};
 
 /// The element types the trainer works in (`f32`, `f64`): computable, savable as `.npy`, convertible from pixels.
 pub trait Element: Float + NpyFloat + From<u8> {}
@@ -148,7 +148,7 @@ impl<T: Element> Net<T> {
     /// The class scores of each row of `x`.
     fn scores(&self, x: ArrayView2<'_, T>) -> Array2<T> {
         match self {
-            Net::Mlp(net) => net.predict(x),
+            Net::Mlp(net) => net.predict(&x),
             Net::Cnn(net) => {
                 let (features, classifier) = net.layers().split_at(CNN_FEATURE_LAYERS);
                 let mut scores = Array2::zeros((x.nrows(), CLASSES));
@@ -357,14 +357,20 @@ impl InferenceModel {
 }
 
 impl<T: Element> Learner<T> for Model<T> {
-    fn step(&mut self, x: Array2<T>, labels: &[usize]) -> T {
+    fn step(&mut self, x: Images<T>, labels: &[usize]) -> T {
         match &mut self.net {
             Net::Mlp(net) => {
-                let (loss, grads) = net.gradient(x, labels);
+                let (loss, grads) = match x {
+                    Images::Dense(x) => net.gradient(x, labels),
+                    Images::Sparse(x) => net.gradient(x, labels),
+                };
                 self.optimizer.update(&mut net.params, &grads);
                 loss
             }
             Net::Cnn(net) => {
+                let Images::Dense(x) = x else {
+                    panic!("SimpleConvNet takes dense images, got sparse ones");
+                };
                 let tape = Tape::new();
                 // SimpleConvNet has no dropout: the pass's random numbers are never drawn.
                 let pass = Pass::train(net, &tape, StdRng::seed_from_u64(0));
@@ -377,13 +383,20 @@ impl<T: Element> Learner<T> for Model<T> {
         }
     }
 
-    fn predict_classes(&self, x: ArrayView2<'_, T>) -> Vec<usize> {
-        self.net
-            .scores(x)
-            .rows()
-            .into_iter()
-            .map(functions::argmax)
-            .collect()
+    fn predict_classes(&self, x: &Images<T>) -> Vec<usize> {
+        let scores = match (x, &self.net) {
+            (Images::Dense(x), net) => net.scores(x.view()),
+            (Images::Sparse(x), Net::Mlp(net)) => net.predict(x),
+            (Images::Sparse(_), Net::Cnn(_)) => {
+                panic!("SimpleConvNet takes dense images, got sparse ones")
+            }
+        };
+        scores.rows().into_iter().map(functions::argmax).collect()
+    }
+
+    /// The two-layer net takes sparse images: its first layer then multiplies only the non-zero pixels.
+    fn takes_sparse_images(&self) -> bool {
+        matches!(self.net, Net::Mlp(_))
     }
 }
 

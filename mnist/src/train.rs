@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use autograd::Float;
-use ndarray::{Array2, ArrayView2};
+use autograd::{Float, SparseMatrix};
+use ndarray::Array2;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -22,10 +22,94 @@ pub trait Learner<T: Float>: Sync {
     /// One iteration on a mini-batch (`x`: rows of 784 pixels in [0, 1], handed over so that it can go onto
     /// the tape without a copy; `labels`: digits): compute the gradient, update the parameters, and return the
     /// mini-batch loss.
-    fn step(&mut self, x: Array2<T>, labels: &[usize]) -> T;
+    fn step(&mut self, x: Images<T>, labels: &[usize]) -> T;
 
     /// The predicted digit of each row of `x`.
-    fn predict_classes(&self, x: ArrayView2<'_, T>) -> Vec<usize>;
+    fn predict_classes(&self, x: &Images<T>) -> Vec<usize>;
+
+    /// Whether this learner takes its images sparse ([`Images::Sparse`]) rather than dense (the default).
+    fn takes_sparse_images(&self) -> bool {
+        false
+    }
+}
+
+/// Images for a [`Learner`], rows of 784 pixels in `[0, 1]`: dense floats, or a sparse matrix of the non-zero
+/// pixels (drawn from [`Split::sparse`] without converting a pixel).
+#[derive(Clone, Debug)]
+pub enum Images<T> {
+    /// Every pixel as a float.
+    Dense(Array2<T>),
+    /// The non-zero pixels.
+    Sparse(SparseMatrix<T>),
+}
+
+impl<T> Images<T> {
+    /// The number of images.
+    ///
+    /// ```
+    /// let x = mnist::train::Images::Dense(ndarray::Array2::<f32>::zeros((3, 784)));
+    /// assert_eq!(x.len(), 3);
+    /// ```
+    pub fn len(&self) -> usize {
+        match self {
+            Images::Dense(x) => x.nrows(),
+            Images::Sparse(x) => x.shape().0,
+        }
+    }
+
+    /// Whether there are no images.
+    ///
+    /// ```
+    /// assert!(mnist::train::Images::Dense(ndarray::Array2::<f32>::zeros((0, 784))).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> From<Array2<T>> for Images<T> {
+    fn from(x: Array2<T>) -> Self {
+        Images::Dense(x)
+    }
+}
+
+impl<T> From<SparseMatrix<T>> for Images<T> {
+    fn from(x: SparseMatrix<T>) -> Self {
+        Images::Sparse(x)
+    }
+}
+
+/// A split's images in the form a learner takes them: converted to floats as they are drawn, or made sparse
+/// once for the whole run.
+enum Source<'d, T> {
+    Dense(&'d Split),
+    Sparse(SparseMatrix<T>),
+}
+
+impl<'d, T: Float + From<u8>> Source<'d, T> {
+    fn new(learner: &impl Learner<T>, split: &'d Split) -> Self {
+        if learner.takes_sparse_images() {
+            Source::Sparse(split.sparse())
+        } else {
+            Source::Dense(split)
+        }
+    }
+
+    /// The images at `rows`, in order.
+    fn rows(&self, rows: &[usize]) -> Images<T> {
+        match self {
+            Source::Dense(split) => Images::Dense(split.batch(rows)),
+            Source::Sparse(all) => Images::Sparse(all.select_rows(rows.iter().copied())),
+        }
+    }
+
+    /// The images in `range`.
+    fn range(&self, range: std::ops::Range<usize>) -> Images<T> {
+        match self {
+            Source::Dense(split) => Images::Dense(split.images_float(range)),
+            Source::Sparse(all) => Images::Sparse(all.select_rows(range)),
+        }
+    }
 }
 
 /// How long and how a run trains.
@@ -116,15 +200,21 @@ where
 {
     let mut timing = Timing::default();
     let first = history.losses.len() + 1;
+    // The images as the learner takes them: a sparse learner's are made sparse here, once for the run.
+    let (train_images, test_images) = (
+        Source::new(&*learner, &data.train),
+        Source::new(&*learner, &data.test),
+    );
     std::thread::scope(|scope| {
         // Mini-batches are drawn and converted to floats on a second thread, a group or two ahead, while this
         // one computes; dropping the receiver (on return) ends the producer.
         let (groups, next_group) = std::sync::mpsc::sync_channel::<Vec<Batch<T>>>(1);
+        let batch_images = &train_images;
         scope.spawn(move || {
             for start in (first..=schedule.iterations).step_by(BATCHES_PER_HAND_OVER) {
                 let end = (start + BATCHES_PER_HAND_OVER - 1).min(schedule.iterations);
                 let group = (start..=end)
-                    .map(|step| Batch::draw(&data.train, schedule, step))
+                    .map(|step| Batch::draw(&data.train, batch_images, schedule, step))
                     .collect();
                 if groups.send(group).is_err() {
                     break;
@@ -158,8 +248,8 @@ where
                     let evaluation = Evaluation {
                         step,
                         epoch: step / schedule.eval_every,
-                        train_acc: accuracy(&*learner, &data.train),
-                        test_acc: accuracy(&*learner, &data.test),
+                        train_acc: accuracy_of(&*learner, &data.train, &train_images),
+                        test_acc: accuracy_of(&*learner, &data.test, &test_images),
                     };
                     timing.evaluation += started.elapsed();
                     history.evaluations.push(evaluation);
@@ -179,12 +269,12 @@ const BATCHES_PER_HAND_OVER: usize = 8;
 /// Mini-batch `step`: its images as floats and its labels.
 struct Batch<T> {
     step: usize,
-    x: Array2<T>,
+    x: Images<T>,
     labels: Vec<usize>,
 }
 
 impl<T: Float + From<u8>> Batch<T> {
-    fn draw(split: &Split, schedule: &Schedule, step: usize) -> Self {
+    fn draw(split: &Split, images: &Source<'_, T>, schedule: &Schedule, step: usize) -> Self {
         let rows = batch_indices(schedule.seed, step, split.len(), schedule.batch_size);
         let labels = rows
             .iter()
@@ -192,7 +282,7 @@ impl<T: Float + From<u8>> Batch<T> {
             .collect();
         Batch {
             step,
-            x: split.batch(&rows),
+            x: images.rows(&rows),
             labels,
         }
     }
@@ -208,6 +298,15 @@ const EVAL_CHUNK: usize = 500;
 /// # Panics
 /// If `split` is empty: it has no accuracy ([`Mnist::load`] refuses empty splits).
 pub fn accuracy<T: Float + From<u8>>(learner: &impl Learner<T>, split: &Split) -> f64 {
+    accuracy_of(learner, split, &Source::new(learner, split))
+}
+
+/// [`accuracy`] with the split's images in `images` (made once for a run).
+fn accuracy_of<T: Float + From<u8>>(
+    learner: &impl Learner<T>,
+    split: &Split,
+    images: &Source<'_, T>,
+) -> f64 {
     assert!(!split.is_empty(), "the accuracy of an empty split");
     let chunks: Vec<std::ops::Range<usize>> = (0..split.len())
         .step_by(EVAL_CHUNK)
@@ -220,8 +319,7 @@ pub fn accuracy<T: Float + From<u8>>(learner: &impl Learner<T>, split: &Split) -
         ranges
             .iter()
             .map(|range| {
-                let x: Array2<T> = split.images_float(range.clone());
-                let predicted = learner.predict_classes(x.view());
+                let predicted = learner.predict_classes(&images.range(range.clone()));
                 predicted
                     .iter()
                     .zip(&split.labels()[range.clone()])

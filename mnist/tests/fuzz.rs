@@ -176,7 +176,7 @@ fn checkpoint_params<T: mnist::model::Element>(optimizer: OptimizerChoice, dir: 
     let mut model = Model::<T>::new(&config);
     let x = Array2::from_shape_fn((2, 784), |(i, j)| T::lit(((i + j) % 5) as f64 / 5.0));
     for _ in 0..2 {
-        model.step(x.clone(), &[3, 7]);
+        model.step(x.clone().into(), &[3, 7]);
     }
     let path = dir.join("seed.npz");
     model.save_checkpoint(&path).unwrap();

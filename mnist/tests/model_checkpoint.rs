@@ -45,7 +45,7 @@ fn a_reloaded_checkpoint_continues_exactly() {
         let mut original = Model::<f32>::new(&config);
         for k in 0..3 {
             let (x, t) = batch(k);
-            original.step(x.clone(), &t);
+            original.step(x.clone().into(), &t);
         }
         let path = dir.path().join(format!("{optimizer}.npz"));
         original.save_checkpoint(&path).unwrap();
@@ -53,8 +53,8 @@ fn a_reloaded_checkpoint_continues_exactly() {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for k in 3..6 {
             let (x, t) = batch(k);
-            a.push(original.step(x.clone(), &t));
-            b.push(reloaded.step(x.clone(), &t));
+            a.push(original.step(x.clone().into(), &t));
+            b.push(reloaded.step(x.clone().into(), &t));
         }
         assert_eq!(a, b, "{optimizer}");
         assert!(
@@ -175,7 +175,7 @@ fn a_checkpoint_without_its_optimizer_state_is_refused() {
     };
     let mut model = Model::<f32>::new(&config);
     let (x, t) = batch(0);
-    model.step(x.clone(), &t);
+    model.step(x.clone().into(), &t);
     let path = dir.path().join("checkpoint.npz");
     model.save_checkpoint(&path).unwrap();
     let mut params = Params::<f32>::load_npz(&path).unwrap();

@@ -8,28 +8,70 @@ use std::path::{Path, PathBuf};
 use mnist::checkpoint;
 use mnist::config::RunConfig;
 use mnist::history::{Evaluation, History};
-use mnist::train::{self, batch_indices, Learner, Observer, Outcome, Schedule};
+use mnist::train::{self, batch_indices, Images, Learner, Observer, Outcome, Schedule, Silent};
 use mnist::{Mnist, Split};
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 
 /// Predicts class `round(10 · mean pixel) mod 10`; its "parameter" accumulates the batches' label sums, so
 /// its state depends on exactly which batches it saw, in which order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct Counter {
     seen: Vec<usize>,
 }
 
 impl Learner<f32> for Counter {
-    fn step(&mut self, x: Array2<f32>, labels: &[usize]) -> f32 {
+    fn step(&mut self, x: Images<f32>, labels: &[usize]) -> f32 {
         self.seen.push(labels.iter().sum());
+        let x = dense(&x);
         x.sum() / x.len() as f32
     }
 
-    fn predict_classes(&self, x: ArrayView2<'_, f32>) -> Vec<usize> {
-        x.rows()
+    fn predict_classes(&self, x: &Images<f32>) -> Vec<usize> {
+        dense(x)
+            .rows()
             .into_iter()
             .map(|r| ((r.mean().unwrap() * 10.0).round() as usize) % 10)
             .collect()
+    }
+}
+
+/// [`Counter`] taking its images sparse; `dense_calls` counts the calls that got dense ones instead.
+#[derive(Default)]
+struct SparseCounter {
+    inner: Counter,
+    dense_calls: std::sync::atomic::AtomicUsize,
+}
+
+impl SparseCounter {
+    fn note(&self, x: &Images<f32>) {
+        if matches!(x, Images::Dense(_)) {
+            self.dense_calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl Learner<f32> for SparseCounter {
+    fn step(&mut self, x: Images<f32>, labels: &[usize]) -> f32 {
+        self.note(&x);
+        self.inner.step(x, labels)
+    }
+
+    fn predict_classes(&self, x: &Images<f32>) -> Vec<usize> {
+        self.note(x);
+        self.inner.predict_classes(x)
+    }
+
+    fn takes_sparse_images(&self) -> bool {
+        true
+    }
+}
+
+/// The images as dense floats, however they came.
+fn dense(x: &Images<f32>) -> Array2<f32> {
+    match x {
+        Images::Dense(x) => x.clone(),
+        Images::Sparse(x) => x.to_dense(),
     }
 }
 
@@ -118,6 +160,35 @@ fn evaluates_on_the_lecture_schedule() {
     // Three of every four synthetic images encode their own label.
     assert_eq!(rec.evaluations[0].train_acc, 0.75);
     assert_eq!(rec.evaluations[0].test_acc, 38.0 / 50.0);
+}
+
+#[test]
+fn a_learner_that_takes_sparse_images_gets_them_everywhere_with_the_same_pixels() {
+    let data = synthetic();
+    let (mut dense, mut dense_history) = (Counter::default(), History::default());
+    let (mut sparse, mut sparse_history) = (SparseCounter::default(), History::default());
+    train::train(
+        &mut dense,
+        &data,
+        &SCHEDULE,
+        &mut dense_history,
+        &mut Silent,
+    )
+    .unwrap();
+    train::train(
+        &mut sparse,
+        &data,
+        &SCHEDULE,
+        &mut sparse_history,
+        &mut Silent,
+    )
+    .unwrap();
+    // Every step and every evaluation chunk came sparse, and held the same floats as the dense ones: the same
+    // batches (label sums), losses (mean pixels) and accuracies.
+    assert_eq!(sparse.dense_calls.into_inner(), 0);
+    assert_eq!(sparse.inner, dense);
+    assert_eq!(sparse_history, dense_history);
+    assert_eq!(dense_history.evaluations.len(), 3);
 }
 
 #[test]

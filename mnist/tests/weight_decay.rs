@@ -12,7 +12,7 @@ use nn::Params;
 fn after_one_step(config: &RunConfig) -> Params<f64> {
     let mut model = Model::<f64>::new(config);
     let x = Array2::from_shape_fn((6, 784), |(i, j)| ((i * 29 + j * 11) % 89) as f64 / 89.0);
-    model.step(x, &[3, 1, 4, 1, 5, 9]);
+    model.step(x.into(), &[3, 1, 4, 1, 5, 9]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("params.npz");
     model.save(&path).unwrap();

@@ -35,6 +35,7 @@
 
 pub mod error;
 pub mod functions;
+pub mod input;
 pub mod io;
 pub mod labels;
 pub mod layers;
@@ -45,6 +46,7 @@ pub mod optim;
 pub mod params;
 
 pub use error::NpzError;
+pub use input::Input;
 pub use labels::Labels;
 pub use layers::LayerKind;
 pub use net::TwoLayerNet;

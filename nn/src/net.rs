@@ -1,13 +1,13 @@
 //! The lecture's two-layer net: `Affine1 → Relu1 → Affine2`, then `SoftmaxWithLoss`.
 
 use autograd::{Float, Tape, Var};
-use ndarray::{Array1, Array2, ArrayBase, ArrayView2, Data, Ix1, Ix2};
+use ndarray::{Array1, Array2, ArrayView2, Ix1, Ix2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
 use crate::functions::{self, argmax};
-use crate::{Labels, LayerKind, Params};
+use crate::{Input, Labels, LayerKind, Params};
 
 /// One layer of the net before the loss, naming the parameters it uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub enum Layer {
 /// let (loss, grads) = net.gradient(x.view(), &vec![1, 2, 3]);
 /// assert!((loss - 10f32.ln()).abs() < 1e-3); // tiny weights: all classes equally likely
 /// assert_eq!(grads["W1"].shape(), [784, 50]);
-/// assert_eq!(net.predict(x.view()).dim(), (3, 10));
+/// assert_eq!(net.predict(&x.view()).dim(), (3, 10));
 /// ```
 #[derive(Clone, Debug)]
 pub struct TwoLayerNet<T: Float> {
@@ -145,36 +145,37 @@ impl<T: Float> TwoLayerNet<T> {
     /// # Panics
     /// When `x` is not `input` wide.
     #[track_caller]
-    pub fn predict(&self, x: ArrayView2<'_, T>) -> Array2<T> {
+    pub fn predict(&self, x: &impl Input<T>) -> Array2<T> {
         let matrix = |name: &str| {
             let Some(a) = self.params.get(name) else {
                 panic!("TwoLayerNet: no parameter named '{name}'")
             };
             a.view()
         };
+        let affine = |input: Option<&Array2<T>>, weight: &str, bias: &str| {
+            let w = matrix(weight)
+                .into_dimensionality::<Ix2>()
+                .expect("weights are 2-D");
+            let b = matrix(bias)
+                .into_dimensionality::<Ix1>()
+                .expect("biases are 1-D");
+            match input {
+                Some(h) => functions::affine(h.view(), w, b),
+                None => x.affine_values(w, b),
+            }
+        };
         let mut h: Option<Array2<T>> = None;
         for (_, layer) in &self.layers {
-            let input = h.as_ref().map_or_else(|| x.view(), |a| a.view());
             h = Some(match *layer {
-                Layer::Affine { weight, bias } => {
-                    let w = matrix(weight)
-                        .into_dimensionality::<Ix2>()
-                        .expect("weights are 2-D");
-                    let b = matrix(bias)
-                        .into_dimensionality::<Ix1>()
-                        .expect("biases are 1-D");
-                    functions::affine(input, w, b)
+                Layer::Affine { weight, bias } => affine(h.as_ref(), weight, bias),
+                Layer::Relu => {
+                    let mut a = h.take().expect("the first layer is affine");
+                    a.mapv_inplace(functions::relu);
+                    a
                 }
-                Layer::Relu => match h.take() {
-                    Some(mut a) => {
-                        a.mapv_inplace(functions::relu);
-                        a
-                    }
-                    None => x.mapv(functions::relu),
-                },
             });
         }
-        h.unwrap_or_else(|| x.to_owned())
+        h.expect("the net has layers")
     }
 
     /// The mean cross-entropy loss of a batch `x` against labels `t`.
@@ -193,7 +194,7 @@ impl<T: Float> TwoLayerNet<T> {
     #[track_caller]
     pub fn accuracy<'a>(&self, x: ArrayView2<'_, T>, t: impl Into<Labels<'a, T>>) -> f64 {
         let t = t.into();
-        let y = self.predict(x);
+        let y = self.predict(&x);
         t.check("accuracy", y.dim());
         let correct = y
             .rows()
@@ -248,14 +249,10 @@ impl<T: Float> TwoLayerNet<T> {
     /// # Panics
     /// As [`loss`](TwoLayerNet::loss).
     #[track_caller]
-    pub fn gradient<'a, S: Data<Elem = T>>(
-        &self,
-        x: ArrayBase<S, Ix2>,
-        t: impl Into<Labels<'a, T>>,
-    ) -> (T, Params<T>) {
+    pub fn gradient<'a>(&self, x: impl Input<T>, t: impl Into<Labels<'a, T>>) -> (T, Params<T>) {
         let tape = Tape::new();
         let vars = self.params.on_tape(&tape);
-        let scores = self.scores(&self.params, &vars, tape.constant_named("x", x));
+        let scores = self.scores(&self.params, &vars, x);
         let loss = self.kind.softmax_with_loss(scores, t.into());
         let grads = self.params.take_gradients(&vars, &mut loss.backward());
         (loss.scalar(), grads)
@@ -266,20 +263,25 @@ impl<T: Float> TwoLayerNet<T> {
     fn loss_with(&self, params: &Params<T>, x: ArrayView2<'_, T>, t: Labels<'_, T>) -> T {
         let tape = Tape::inference();
         let vars = params.on_tape(&tape);
-        let scores = self.scores(params, &vars, tape.constant_named("x", x));
+        let scores = self.scores(params, &vars, x);
         self.kind.softmax_with_loss(scores, t).scalar()
     }
 
-    /// The layers applied to the batch node `x`, with the parameters' nodes `vars` (in the order of `params`).
+    /// The layers applied to the batch `x`, with the parameters' nodes `vars` (in the order of `params`).
     #[track_caller]
-    fn scores<'t>(&self, params: &Params<T>, vars: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T> {
+    fn scores<'t>(&self, params: &Params<T>, vars: &[Var<'t, T>], x: impl Input<T>) -> Var<'t, T> {
         let param = |name: &str| {
             let k = params
                 .position(name)
                 .unwrap_or_else(|| panic!("TwoLayerNet: no parameter named '{name}'"));
             vars[k]
         };
-        self.layers.iter().fold(x, |h, (_, layer)| match *layer {
+        let mut layers = self.layers.iter();
+        let Some((_, Layer::Affine { weight, bias })) = layers.next() else {
+            unreachable!("the first layer is affine");
+        };
+        let first = x.affine(self.kind, param(weight), param(bias));
+        layers.fold(first, |h, (_, layer)| match *layer {
             Layer::Affine { weight, bias } => self.kind.affine(h, param(weight), param(bias)),
             Layer::Relu => self.kind.relu(h),
         })

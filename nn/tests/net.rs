@@ -157,7 +157,7 @@ fn backprop_gradient_equals_the_manual_layers_chain_rule_by_hand() {
     let (net_loss, grads) = net.gradient(x.view(), &t);
     assert!((net_loss - loss).abs() <= 1e-10 * loss);
     assert!(max_rel_diff(&grads, &manual) <= 1e-10);
-    let predicted = net.predict(x.view());
+    let predicted = net.predict(&x.view());
     assert!(predicted
         .iter()
         .zip(&scores)
@@ -192,7 +192,7 @@ fn accuracy_counts_rows_whose_top_score_is_the_label_for_indices_and_one_hot_lab
         [5.0, 4.0, 0.0]
     ];
     let t = vec![0, 1, 2, 1]; // the last row's top score is class 0
-    assert_eq!(net.predict(x.view()), x);
+    assert_eq!(net.predict(&x.view()), x);
     assert_eq!(net.accuracy(x.view(), &t), 0.75);
     assert_eq!(
         net.accuracy(x.view(), &Labels::<f64>::Indices(&t).to_one_hot(3)),
