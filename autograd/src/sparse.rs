@@ -36,6 +36,8 @@ struct Layout<T> {
     cols: usize,
     rows: Vec<(usize, usize)>,
     entries: Arc<Entries<T>>,
+    /// The transpose, when [`with_transpose`](SparseMatrix::with_transpose) made it.
+    transpose: Option<SparseMatrix<T>>,
 }
 
 /// The stored entries of all rows, one after the other.
@@ -146,6 +148,7 @@ impl<T: Float> SparseMatrix<T> {
             cols,
             rows: starts,
             entries: Arc::new(Entries { values, columns }),
+            transpose: None,
         }))
     }
 
@@ -195,6 +198,57 @@ impl<T: Float> SparseMatrix<T> {
             cols: self.0.cols,
             rows,
             entries: self.0.entries.clone(),
+            transpose: None,
+        }))
+    }
+
+    /// This matrix holding its transpose as well (its entries sorted by column, one pass over them), so that
+    /// products with the transpose — [`transpose_matmul`](SparseMatrix::transpose_matmul), the backward rule
+    /// of [`matmul`](SparseMatrix::matmul) — add each output row up in registers, as the product does, instead
+    /// of adding every entry into memory: for a mini-batch of 100 MNIST-like images (19% non-zero) times a
+    /// 100 × 50 gradient, 64 → 41 µs in f32 on a Zen 4, while making the transpose takes about 45 µs. The floats
+    /// are the same either way (each output element adds its entries in the same order). It takes as much
+    /// memory again; worth it where the transpose is made off the critical path (the trainer makes each
+    /// mini-batch's on its batch thread) or used more than once.
+    ///
+    /// ```
+    /// let a = autograd::SparseMatrix::from_rows(3, [vec![(2, 4.0)], vec![(0, 1.0), (2, -1.0)]]);
+    /// let g = ndarray::array![[1.0], [2.0]];
+    /// assert_eq!(a.with_transpose().transpose_dot(&g.view()), a.transpose_dot(&g.view()));
+    /// ```
+    pub fn with_transpose(&self) -> Self {
+        let (rows, cols) = self.shape();
+        // A counting sort by column: where each column's run starts, then every entry placed in its run (rows
+        // in order, so each run lists its rows in order).
+        let mut starts = vec![0; cols + 1];
+        self.for_each_entry(|_, j, _| starts[j + 1] += 1);
+        for j in 0..cols {
+            starts[j + 1] += starts[j];
+        }
+        let mut next = starts.clone();
+        let entries = starts[cols];
+        let (mut values, mut indices) = (vec![T::zero(); entries], vec![0u32; entries]);
+        self.for_each_entry(|i, j, v| {
+            values[next[j]] = v;
+            indices[next[j]] = i as u32;
+            next[j] += 1;
+        });
+        let columns = if rows <= 1 << 16 {
+            Columns::Narrow(indices.into_iter().map(|i| i as u16).collect())
+        } else {
+            Columns::Wide(indices)
+        };
+        let transpose = SparseMatrix(Arc::new(Layout {
+            cols: rows,
+            rows: starts.windows(2).map(|w| (w[0], w[1])).collect(),
+            entries: Arc::new(Entries { values, columns }),
+            transpose: None,
+        }));
+        SparseMatrix(Arc::new(Layout {
+            cols,
+            rows: self.0.rows.clone(),
+            entries: self.0.entries.clone(),
+            transpose: Some(transpose),
         }))
     }
 
@@ -243,7 +297,9 @@ impl<T: Float> SparseMatrix<T> {
     }
 
     /// The product `selfᵀ · dense` on arrays (the forward of
-    /// [`transpose_matmul`](SparseMatrix::transpose_matmul)), without forming the transpose.
+    /// [`transpose_matmul`](SparseMatrix::transpose_matmul)): with the transpose's rows when the matrix holds
+    /// them ([`with_transpose`](SparseMatrix::with_transpose)), else adding each entry's scaled row of `dense`
+    /// into the output row it belongs to.
     ///
     /// ```
     /// let a = autograd::SparseMatrix::from_rows(2, [vec![(1, 2.0)]]);
@@ -262,6 +318,9 @@ impl<T: Float> SparseMatrix<T> {
                 dense.shape()
             );
         }
+        if let Some(transpose) = &self.0.transpose {
+            return transpose.dot(dense);
+        }
         let dense = dense.as_standard_layout();
         let n = dense.ncols();
         let mut out = Array2::zeros((cols, n));
@@ -274,16 +333,24 @@ impl<T: Float> SparseMatrix<T> {
     }
 
     /// Calls `f(row, column, value)` for every stored entry.
-    fn for_each_entry(&self, mut f: impl FnMut(usize, usize, T)) {
-        let entries = &self.0.entries;
-        for (i, &(start, end)) in self.0.rows.iter().enumerate() {
-            for e in start..end {
-                let column = match &entries.columns {
-                    Columns::Narrow(c) => usize::from(c[e]),
-                    Columns::Wide(c) => c[e] as usize,
-                };
-                f(i, column, entries.values[e]);
+    fn for_each_entry(&self, f: impl FnMut(usize, usize, T)) {
+        /// The loop for one index width.
+        fn visit<T: Copy, C: Copy + Into<u64>>(
+            rows: &[(usize, usize)],
+            columns: &[C],
+            values: &[T],
+            mut f: impl FnMut(usize, usize, T),
+        ) {
+            for (i, &(start, end)) in rows.iter().enumerate() {
+                for (&c, &v) in columns[start..end].iter().zip(&values[start..end]) {
+                    f(i, c.into() as usize, v);
+                }
             }
+        }
+        let Entries { values, columns } = &*self.0.entries;
+        match columns {
+            Columns::Narrow(c) => visit(&self.0.rows, c, values, f),
+            Columns::Wide(c) => visit(&self.0.rows, c, values, f),
         }
     }
 

@@ -157,3 +157,35 @@ fn selecting_a_missing_row_panics_with_the_shape() {
 fn an_entry_past_the_last_column_panics() {
     SparseMatrix::from_rows(4, [vec![(0, 1.0)], vec![(4, 1.0)]]);
 }
+
+#[test]
+fn a_matrix_holding_its_transpose_gives_the_same_floats_in_every_product() {
+    for (seed, (rows, cols, n)) in [(100, 784, 50), (7, 3, 5), (12, 9, 1)]
+        .into_iter()
+        .enumerate()
+    {
+        let (dense, sparse) = random_sparse(40 + seed as u64, rows, cols, 0.25);
+        let held = sparse.with_transpose();
+        assert_eq!(held.to_dense(), dense);
+        let g = matrix(50 + seed as u64, rows, n);
+        let b = matrix(60 + seed as u64, cols, n);
+        assert_eq!(
+            held.transpose_dot(&g.view()),
+            sparse.transpose_dot(&g.view())
+        );
+        assert_eq!(held.dot(&b.view()), sparse.dot(&b.view()));
+        assert_close(&held.transpose_dot(&g.view()), &dense.t().dot(&g), "Aᵀ·G");
+        // Rows selected from it are an ordinary matrix again.
+        assert_eq!(
+            held.select_rows([0]).to_dense(),
+            dense.select(ndarray::Axis(0), &[0])
+        );
+    }
+    // With more than 65,536 rows, the transpose's column indices are wide.
+    let tall = SparseMatrix::from_rows(2, (0..70_000).map(|i| vec![(i % 2, 1.0 + i as f64)]));
+    let g = ndarray::Array2::from_elem((70_000, 1), 0.5);
+    assert_eq!(
+        tall.with_transpose().transpose_dot(&g.view()),
+        tall.transpose_dot(&g.view())
+    );
+}

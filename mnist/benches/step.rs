@@ -47,8 +47,8 @@ fn training_step(c: &mut Criterion) {
             )
         });
     }
-    // The two-layer net as the trainer feeds it: sparse images (their rows drawn from a sparse matrix).
-    let sparse = SparseMatrix::from_dense(x.view());
+    // The two-layer net as the trainer feeds it: sparse images holding their transpose (the batch thread makes it).
+    let sparse = SparseMatrix::from_dense(x.view()).with_transpose();
     let mut model = Model::<f32>::new(&RunConfig::default());
     c.bench_function("training step (Fused), sparse images", |b| {
         b.iter_batched(

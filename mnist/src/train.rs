@@ -99,7 +99,11 @@ impl<'d, T: Float + From<u8>> Source<'d, T> {
     fn rows(&self, rows: &[usize]) -> Images<T> {
         match self {
             Source::Dense(split) => Images::Dense(split.batch(rows)),
-            Source::Sparse(all) => Images::Sparse(all.select_rows(rows.iter().copied())),
+            // With the transpose: the weight gradient then runs as fast as the forward product, and making it
+            // here puts its cost on the batch thread.
+            Source::Sparse(all) => {
+                Images::Sparse(all.select_rows(rows.iter().copied()).with_transpose())
+            }
         }
     }
 
