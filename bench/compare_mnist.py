@@ -250,6 +250,12 @@ def main():
     impls = {"rust": ([rust_bin, "train", "--no-plots", "--force", "--out", out_dir, *model], parse_rust)}
     command = " ".join(["mnist train --no-plots", *model])
     versions = [f"Rust trainer: {rustc}, `{command}` (f32; trains on 1 thread, evaluates on {os.cpu_count()})"]
+    if not cnn:
+        # The two-layer net takes its images sparse by default; the references' dense layers multiply every pixel.
+        impls["rust-dense"] = ([rust_bin, "train", "--no-plots", "--force", "--out", out_dir, "--dense-images"],
+                               parse_rust)
+        versions.append("rust-dense: the same trainer with `--dense-images` (the first layer multiplies every pixel, "
+                        "as the references do; the default skips the zero pixels)")
     if args.with_avx2:
         impls["rust-avx2"] = ([avx2_bin, "train", "--no-plots", "--force", "--out", out_dir, *model], parse_rust)
         versions.append("rust-avx2: the same trainer built with `--no-default-features` (no AVX-512 code paths)")

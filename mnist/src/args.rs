@@ -81,6 +81,10 @@ pub(crate) struct TrainArgs {
     /// Layers built from primitive nodes (composed, as the lecture decomposes them) or one node each (fused).
     #[arg(long, value_enum, default_value_t = LayersArg::Fused, conflicts_with = "resume")]
     pub(crate) layers: LayersArg,
+    /// Feed the two-layer net dense float images (as PyTorch's dense layers take them) instead of sparse ones
+    /// whose zeros its first layer skips; the same floats either way. SimpleConvNet's are always dense.
+    #[arg(long, conflicts_with = "resume")]
+    pub(crate) dense_images: bool,
     /// Floating-point precision.
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32, conflicts_with = "resume")]
     pub(crate) dtype: PrecisionArg,

@@ -129,6 +129,11 @@ pub struct RunConfig {
     pub weight_decay: f64,
     /// Composed or fused layers.
     pub layers: LayerChoice,
+    /// Whether the two-layer net takes its images as dense floats rather than sparse (the default: the same
+    /// floats, and its first layer multiplies only the non-zero pixels). SimpleConvNet's are always dense.
+    /// Absent in checkpoints written before sparse images: false.
+    #[serde(default)]
+    pub dense_images: bool,
     /// f32 or f64.
     pub precision: Precision,
     /// Seed of the weight initialisation and of the mini-batch stream.
@@ -151,6 +156,7 @@ impl Default for RunConfig {
             optimizer: OptimizerChoice::Sgd,
             weight_decay: 0.0,
             layers: LayerChoice::Fused,
+            dense_images: false,
             precision: Precision::F32,
             seed: 0,
             eval_every: 600,

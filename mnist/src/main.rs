@@ -126,6 +126,7 @@ fn config_from(args: &TrainArgs, train_size: Option<usize>) -> CliResult<RunConf
             LayersArg::Composed => LayerChoice::Composed,
             LayersArg::Fused => LayerChoice::Fused,
         },
+        dense_images: args.dense_images,
         precision: match args.dtype {
             PrecisionArg::F32 => Precision::F32,
             PrecisionArg::F64 => Precision::F64,

@@ -37,6 +37,8 @@ const CLASSES: usize = 10;
 pub struct Model<T: Element> {
     net: Net<T>,
     optimizer: Box<dyn Optimizer<T> + Send + Sync>,
+    /// Whether the trainer hands the net sparse images (the two-layer net, unless dense ones were asked for).
+    sparse_images: bool,
 }
 
 /// The two networks the trainer knows.
@@ -227,6 +229,7 @@ impl<T: Element> Model<T> {
         Model {
             net: Net::new(config),
             optimizer: optimizer(config),
+            sparse_images: config.model == ModelChoice::Mlp && !config.dense_images,
         }
     }
 
@@ -394,9 +397,10 @@ impl<T: Element> Learner<T> for Model<T> {
         scores.rows().into_iter().map(functions::argmax).collect()
     }
 
-    /// The two-layer net takes sparse images: its first layer then multiplies only the non-zero pixels.
+    /// The two-layer net takes sparse images unless the run asked for dense ones: its first layer then
+    /// multiplies only the non-zero pixels.
     fn takes_sparse_images(&self) -> bool {
-        matches!(self.net, Net::Mlp(_))
+        self.sparse_images
     }
 }
 

@@ -91,3 +91,22 @@ fn sparse_images_for_the_convolutional_net_are_refused() {
     let x = every_byte_value().sparse::<f32>();
     cnn.step(Images::Sparse(x), &[1, 2, 3]);
 }
+
+#[test]
+fn a_run_that_asks_for_dense_images_gets_them() {
+    let dense = Model::<f32>::new(&RunConfig {
+        dense_images: true,
+        ..RunConfig::default()
+    });
+    assert!(!dense.takes_sparse_images());
+    assert!(Model::<f32>::new(&RunConfig::default()).takes_sparse_images());
+}
+
+#[test]
+fn settings_saved_before_sparse_images_read_as_sparse() {
+    let mut saved = serde_json::to_value(RunConfig::default()).unwrap();
+    assert_eq!(saved["dense_images"], false);
+    saved.as_object_mut().unwrap().remove("dense_images");
+    let read: RunConfig = serde_json::from_value(saved).unwrap();
+    assert_eq!(read, RunConfig::default());
+}
